@@ -1,0 +1,76 @@
+"""The hub's ASGI application.
+
+``create_app`` wires settings, the database (migrated on start), health checks,
+observability and every part's router. Parts contribute routes by exposing an
+``APIRouter`` named ``router`` in a module listed in :data:`ROUTER_MODULES`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storelink import __version__
+from storelink.api.observability import observe_request
+from storelink.api.state import HubState
+from storelink.config import Settings
+from storelink.db import create_engine, upgrade
+from storelink.ops import configure_logging, setup_tracing
+
+#: modules whose ``router`` is mounted on the hub, in this order
+ROUTER_MODULES: tuple[str, ...] = ("storelink.api.health",)
+
+
+def _routers() -> list[APIRouter]:
+    routers: list[APIRouter] = []
+    for name in ROUTER_MODULES:
+        module = importlib.import_module(name)
+        routers.append(module.router)
+    return routers
+
+
+def create_app(
+    settings: Settings, *, engine: AsyncEngine | None = None, migrate: bool = True
+) -> FastAPI:
+    """The hub application. Pass ``engine`` to share one with the caller (tests, sandbox)."""
+    configure_logging(settings.observability)
+    setup_tracing(settings.observability)
+    own_engine = engine is None
+    hub = HubState(settings=settings, engine=engine or create_engine(settings.effective_database_url))
+
+    async def database_ready() -> str | None:
+        try:
+            async with hub.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            return f"database unreachable: {type(exc).__name__}: {exc}"
+        return None
+
+    hub.health.register("database", database_ready)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await upgrade(hub.engine)
+        yield
+        if own_engine:
+            await hub.engine.dispose()
+
+    app = FastAPI(
+        title="storelink hub",
+        version=__version__,
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    app.middleware("http")(observe_request)
+    for router in _routers():
+        app.include_router(router)
+    return app

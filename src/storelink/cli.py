@@ -1,0 +1,151 @@
+"""The ``storelink`` command.
+
+Core commands live here; each part adds its own groups through a
+``register(app)`` function in its ``commands`` module (see
+:data:`PART_COMMANDS`). Expected errors become one line on stderr and a
+non-zero exit: 2 for usage and configuration, 1 for everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from storelink.config import describe, load_settings
+from storelink.errors import ConfigError, StorelinkError
+
+#: modules that add commands to ``storelink`` via ``register(app)``, when present
+PART_COMMANDS: tuple[str, ...] = (
+    "storelink.bus.commands",
+    "storelink.odoo.commands",
+    "storelink.webhooks.commands",
+    "storelink.api.commands",
+    "storelink.edge.commands",
+    "storelink.sandbox.commands",
+)
+
+app = typer.Typer(
+    name="storelink",
+    help="Integration hub for retailers running Odoo across stores, channels and partners.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Inspect and check configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+schema_app = typer.Typer(help="JSON Schemas of entities and events.", no_args_is_help=True)
+hub_app = typer.Typer(help="Run the hub.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+app.add_typer(schema_app, name="schema")
+app.add_typer(hub_app, name="hub")
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML configuration file (default: $STORELINK_CONFIG)."),
+]
+
+
+@config_app.command("check")
+def config_check(
+    file: Annotated[Path | None, typer.Argument(help="TOML file to check.")] = None,
+) -> None:
+    """Print the effective configuration with secrets masked, or what is wrong with it."""
+    settings = load_settings(file)
+    console.print_json(json.dumps(describe(settings)))
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Apply all pending database migrations."""
+    from storelink.db import create_engine, upgrade
+
+    settings = load_settings(config)
+
+    async def run() -> set[str]:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            return await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    heads = asyncio.run(run())
+    console.print(f"database at {', '.join(sorted(heads))}")
+
+
+@schema_app.command("export")
+def schema_export(directory: Annotated[Path, typer.Argument(help="Output directory.")]) -> None:
+    """Write one JSON Schema per entity and per event/command type."""
+    from storelink.model.schema import export
+
+    written = export(directory)
+    console.print(f"wrote {len(written)} schemas to {directory}")
+
+
+@hub_app.command("serve")
+def hub_serve(config: ConfigOption = None) -> None:
+    """Serve the hub API (migrates the database first)."""
+    import uvicorn
+
+    from storelink.api import create_app
+
+    settings = load_settings(config)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api.host,
+        port=settings.api.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def _register_parts() -> None:
+    for name in PART_COMMANDS:
+        package = name.rpartition(".")[0]
+        if importlib.util.find_spec(package) is None or importlib.util.find_spec(name) is None:
+            continue
+        module: Any = importlib.import_module(name)
+        module.register(app)
+
+
+def fail(error: StorelinkError) -> int:
+    """Print ``error`` on stderr, one line per problem, and return its exit code."""
+    lines = error.problems if isinstance(error, ConfigError) else [error.message]
+    for line in lines:
+        err_console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+    return error.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``storelink`` console script."""
+    try:
+        _register_parts()
+        app(args=argv, prog_name="storelink")
+    except SystemExit as exit_:
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 1
+    except StorelinkError as error:
+        return fail(error)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    return 0
+
+
+def run() -> None:
+    """Console-script wrapper: exit with :func:`main`'s code."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()
