@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from storelink.config import describe, load_settings
 from storelink.errors import ConfigError, StorelinkError
@@ -108,6 +109,26 @@ def hub_serve(config: ConfigOption = None) -> None:
         log_config=None,
         access_log=False,
     )
+
+
+@app.command("sandbox")
+def sandbox(
+    stores: Annotated[int, typer.Option(min=1, max=500, help="Number of stores.")] = 10,
+    products: Annotated[int, typer.Option(min=1, max=10_000, help="Catalogue size.")] = 50,
+    data_dir: Annotated[Path, typer.Option(help="Where the sandbox keeps its data.")] = Path(
+        "storelink-data/sandbox"
+    ),
+) -> None:
+    """Bring up an embedded hub database and seed a simulated estate into it."""
+    from storelink.sandbox.seed import seed_estate
+
+    summary = asyncio.run(seed_estate(data_dir, stores=stores, products=products))
+    table = Table(title="storelink sandbox")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for name, count in summary.items():
+        table.add_row(name, str(count))
+    console.print(table)
 
 
 def _register_parts() -> None:

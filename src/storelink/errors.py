@@ -40,7 +40,8 @@ transport errors are chained to their cause with ``raise … from exc``.
     │   ├── SignatureError           an inbound payload failed verification
     │   └── DeliveryError            an outbound attempt failed
     └── SyncError                    store agent <-> hub synchronisation
-        └── HubUnreachableError      the hub cannot be reached right now (retryable)
+        ├── HubUnreachableError      the hub cannot be reached right now (retryable)
+        └── CursorExpiredError       a delta cursor too old to resume from; resync in full
 """
 
 from __future__ import annotations
@@ -237,3 +238,7 @@ class HubUnreachableError(SyncError):
     """The hub cannot be reached right now; the agent keeps queueing."""
 
     retryable = True
+
+
+class CursorExpiredError(SyncError):
+    """A delta cursor is older than the hub can resume from: the agent resyncs in full."""

@@ -1,7 +1,14 @@
 """Canonical retail entities and the event envelope. Pure data, no I/O."""
 
 from storelink.model.base import CanonicalModel
-from storelink.model.catalog import Price, PriceScope, PriceScopeKind, Product, Promotion, PromotionKind
+from storelink.model.catalog import (
+    Price,
+    PriceScope,
+    PriceScopeKind,
+    Product,
+    Promotion,
+    PromotionKind,
+)
 from storelink.model.envelope import Event, order_key, sale_key, stock_key
 from storelink.model.estate import Location, LocationKind, Store
 from storelink.model.events import PAYLOAD_TYPES, CommandType, EventType

@@ -8,11 +8,21 @@ in UTC.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+_DECIMAL_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
 
 def _reject_float(value: Any) -> Any:
@@ -20,6 +30,8 @@ def _reject_float(value: Any) -> Any:
         raise ValueError(
             "must be a decimal string or an integer, not a float (floats cannot hold money exactly)"
         )
+    if isinstance(value, str) and not _DECIMAL_TEXT.match(value):
+        raise ValueError(f"must be a plain decimal like '12.50', not {value!r}")
     return value
 
 
@@ -35,25 +47,52 @@ def _finite(value: Decimal) -> Decimal:
 
 _decimal_as_string = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
 
+
+def _decimal_schema(*, signed: bool) -> WithJsonSchema:
+    # What the validators accept: an integer, or a decimal string. Never a JSON float.
+    sign = "-?" if signed else ""
+    integer: dict[str, object] = (
+        {"type": "integer"} if signed else {"type": "integer", "minimum": 0}
+    )
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                integer,
+                {"type": "string", "pattern": f"^{sign}[0-9]+(\\.[0-9]+)?$"},
+            ],
+            "format": "decimal",
+        }
+    )
+
+
 #: A signed decimal amount of money (string or int in JSON, never a float).
 Money = Annotated[
     Decimal,
     BeforeValidator(_reject_float),
     AfterValidator(_finite),
     _decimal_as_string,
-    Field(json_schema_extra={"format": "decimal"}),
+    _decimal_schema(signed=True),
 ]
 #: Money that may not be negative (prices, line amounts).
-NonNegativeMoney = Annotated[Money, Field(ge=0)]
-#: A signed decimal quantity (units, kilograms, litres).
-Quantity = Annotated[
+NonNegativeMoney = Annotated[
     Decimal,
     BeforeValidator(_reject_float),
     AfterValidator(_finite),
+    Field(ge=0),
     _decimal_as_string,
-    Field(json_schema_extra={"format": "decimal"}),
+    _decimal_schema(signed=False),
 ]
-PositiveQuantity = Annotated[Quantity, Field(gt=0)]
+#: A signed decimal quantity (units, kilograms, litres).
+Quantity = Money
+#: A quantity that must be above zero.
+PositiveQuantity = Annotated[
+    Decimal,
+    BeforeValidator(_reject_float),
+    AfterValidator(_finite),
+    Field(gt=0),
+    _decimal_as_string,
+    _decimal_schema(signed=False),
+]
 #: A timezone-aware timestamp, normalised to UTC. Naive datetimes are rejected.
 UtcDateTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 #: ISO 4217 currency code.

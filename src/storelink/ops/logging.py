@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -17,7 +18,9 @@ from opentelemetry import trace
 from storelink.config.sections import ObservabilitySettings
 
 
-def _add_trace(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _add_trace(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
         event_dict.setdefault("trace_id", format(context.trace_id, "032x"))

@@ -1,0 +1,1 @@
+"""A simulated retail estate (stores, tills, channels, partners, flaky links) and Odoo emulator."""
