@@ -41,7 +41,9 @@ def create_app(
     configure_logging(settings.observability)
     setup_tracing(settings.observability)
     own_engine = engine is None
-    hub = HubState(settings=settings, engine=engine or create_engine(settings.effective_database_url))
+    hub = HubState(
+        settings=settings, engine=engine or create_engine(settings.effective_database_url)
+    )
 
     async def database_ready() -> str | None:
         try:
