@@ -64,7 +64,13 @@ def upgrade() -> None:
         sa.Column("valid_to", UtcDateTime),
         sa.Column("revision", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_prices"),
-        sa.UniqueConstraint("sku", "scope_kind", "scope_code", "version", name="uq_prices_sku"),
+        sa.UniqueConstraint(
+            "sku",
+            "scope_kind",
+            "scope_code",
+            "version",
+            name="uq_prices_sku_scope_kind_scope_code_version",
+        ),
     )
     op.create_index("ix_prices_lookup", "prices", ["sku", "scope_kind", "scope_code"])
     op.create_index("ix_prices_revision", "prices", ["revision"])
