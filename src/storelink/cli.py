@@ -144,7 +144,9 @@ def fail(error: StorelinkError) -> int:
     """Print ``error`` on stderr, one line per problem, and return its exit code."""
     lines = error.problems if isinstance(error, ConfigError) else [error.message]
     for line in lines:
-        err_console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+        # one problem, one line: fold any multi-line driver message
+        one_line = " ".join(line.split())
+        err_console.print(f"error: {one_line}", markup=False, highlight=False, soft_wrap=True)
     return error.exit_code
 
 

@@ -41,7 +41,8 @@ async def upgrade(engine: AsyncEngine, target: str = "heads") -> set[str]:
         async with engine.connect() as connection:
             return await connection.run_sync(_heads_in_database)
     except SQLAlchemyError as exc:
-        raise MigrationError(f"migrations failed: {exc}", url=str(engine.url)) from exc
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise MigrationError(f"migrations failed: {cause}", url=str(engine.url)) from exc
 
 
 async def current_heads(engine: AsyncEngine) -> set[str]:
