@@ -38,6 +38,8 @@ transport errors are chained to their cause with ``raise … from exc``.
     ├── WebhookError
     │   ├── UnsafeURLError           an endpoint URL refused by the SSRF rules
     │   ├── SignatureError           an inbound payload failed verification
+    │   │   ├── StaleTimestampError  webhook-timestamp outside the 5-minute tolerance
+    │   │   └── ReplayedWebhookError a webhook-id already accepted from that source
     │   └── DeliveryError            an outbound attempt failed
     └── SyncError                    store agent <-> hub synchronisation
         ├── HubUnreachableError      the hub cannot be reached right now (retryable)
@@ -222,6 +224,14 @@ class UnsafeURLError(WebhookError):
 
 class SignatureError(WebhookError):
     """An inbound webhook failed signature, timestamp or replay checks."""
+
+
+class StaleTimestampError(SignatureError):
+    """An inbound webhook's timestamp is too far from the hub's clock."""
+
+
+class ReplayedWebhookError(SignatureError):
+    """An inbound webhook-id was already accepted from the same source."""
 
 
 class DeliveryError(WebhookError):

@@ -31,6 +31,7 @@ from storelink.model import (
     StockMovement,
     StockPosition,
     Store,
+    WebhookEndpointDisabled,
 )
 
 T0 = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
@@ -115,5 +116,8 @@ SAMPLES: dict[type[CanonicalModel], CanonicalModel] = {
         phone="+33 1 23 45 67 89",
         address=Address(street="1 rue de la Paix", city="Paris", postcode="75002", country="FR"),
         updated_at=T0,
+    ),
+    WebhookEndpointDisabled: WebhookEndpointDisabled(
+        endpoint="ep_1", url="https://partner.example/hooks", reason="410 Gone", disabled_at=T0
     ),
 }

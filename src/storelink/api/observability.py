@@ -1,14 +1,18 @@
-"""Per-request tracing, correlation ids, access logs and HTTP metrics."""
+"""Per-request tracing, correlation ids, access logs and HTTP metrics.
+
+A plain ASGI middleware (not ``BaseHTTPMiddleware``, whose task group and
+streams cost about as much as a whole read-model lookup).
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from uuid import uuid4
 
-from fastapi import Request, Response
 from opentelemetry import trace
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storelink.ops.logging import bind_correlation, clear_context, get_logger
 from storelink.ops.metrics import REGISTRY
@@ -33,46 +37,61 @@ _log = get_logger("storelink.http")
 _tracer = tracer("storelink.api")
 
 
-def _route_template(request: Request) -> str:
-    route = request.scope.get("route")
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "unmatched"
 
 
-async def observe_request(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Continue the caller's trace, bind a correlation id, log and measure the request."""
-    clear_context()
-    incoming = request.headers.get("traceparent")
-    correlation_id = request.headers.get(CORRELATION_HEADER) or str(uuid4())
-    started = time.perf_counter()
-    with _tracer.start_as_current_span(
-        f"{request.method} {request.url.path}",
-        context=extract(request.headers),
-        kind=trace.SpanKind.SERVER,
-    ):
-        bind_correlation(correlation_id, traceparent=current_traceparent())
-        try:
-            response = await call_next(request)
-        except Exception:
-            _log.exception("request failed", method=request.method, path=request.url.path)
-            raise
-        route = _route_template(request)
-        elapsed = time.perf_counter() - started
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        LATENCY.labels(request.method, route).observe(elapsed)
-        _log.info(
-            "request",
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            duration_ms=round(elapsed * 1000, 2),
-            incoming_traceparent=incoming,
-        )
-        response.headers[CORRELATION_HEADER] = correlation_id
-        traceparent = current_traceparent()
-        if traceparent:
-            response.headers["traceparent"] = traceparent
-    clear_context()
-    return response
+class ObserveRequests:
+    """Continue the caller's trace, bind a correlation id, log and measure each request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        clear_context()
+        headers = Headers(scope=scope)
+        incoming = headers.get("traceparent")
+        correlation_id = headers.get(CORRELATION_HEADER) or str(uuid4())
+        method, path = scope["method"], scope["path"]
+        started = time.perf_counter()
+        status = 500
+        with _tracer.start_as_current_span(
+            f"{method} {path}", context=extract(headers), kind=trace.SpanKind.SERVER
+        ):
+            bind_correlation(correlation_id, traceparent=current_traceparent())
+
+            async def send_with_ids(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = int(message["status"])
+                    out = MutableHeaders(scope=message)
+                    out[CORRELATION_HEADER] = correlation_id
+                    traceparent = current_traceparent()
+                    if traceparent:
+                        out["traceparent"] = traceparent
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_with_ids)
+            except Exception:
+                _log.exception("request failed", method=method, path=path)
+                raise
+            finally:
+                route = _route_template(scope)
+                elapsed = time.perf_counter() - started
+                REQUESTS.labels(method, route, str(status)).inc()
+                LATENCY.labels(method, route).observe(elapsed)
+                _log.info(
+                    "request",
+                    method=method,
+                    path=path,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                    incoming_traceparent=incoming,
+                )
+        clear_context()

@@ -1,14 +1,23 @@
-"""What the hub's request handlers share: settings, the database, health checks."""
+"""What the hub's request handlers share: settings, the database, clock, tokens, limits."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storelink.api.ratelimit import RateLimiter
+from storelink.api.reads import Reader
+from storelink.api.tokens import SigningKeys, TokenService
 from storelink.config import Settings
+from storelink.model import utcnow
 from storelink.ops.health import Health
+from storelink.ops.pii import Cipher, Vault, load_vault_key
+
+Clock = Callable[[], datetime]
 
 
 @dataclass
@@ -16,9 +25,30 @@ class HubState:
     settings: Settings
     engine: AsyncEngine
     health: Health = field(default_factory=Health)
+    #: the hub's notion of now (tests pass a controllable clock)
+    clock: Clock = utcnow
+    tokens: TokenService = field(init=False)
+    rate_limiter: RateLimiter = field(init=False)
+    vault: Vault = field(init=False)
+    #: lookups of the read model (inline on SQLite, see :mod:`storelink.api.reads`)
+    reader: Reader = field(init=False)
+
+    def __post_init__(self) -> None:
+        cipher = Cipher(load_vault_key(self.settings))
+        keys = SigningKeys(self.engine, cipher, self.clock)
+        self.tokens = TokenService(
+            self.engine,
+            keys,
+            audience=self.settings.api.token_audience,
+            ttl_s=self.settings.api.token_ttl_s,
+            clock=self.clock,
+        )
+        self.rate_limiter = RateLimiter(lambda: self.clock().timestamp())
+        self.vault = Vault(cipher)
+        self.reader = Reader(self.engine)
 
 
-def hub_state(request: Request) -> HubState:
+async def hub_state(request: Request) -> HubState:
     """FastAPI dependency: the running hub's shared state."""
     state: HubState = request.app.state.hub
     return state

@@ -23,3 +23,15 @@ outbox = Table(
     Column("published_at", UtcDateTime),
     Index("ix_outbox_unpublished", "published_at", "id"),
 )
+
+#: Event ids a consumer group has handled, so a redelivered or republished
+#: event is dropped instead of applied twice (promise 2). Rows older than the
+#: retention (``bus.processed_retention_s``) are pruned by the consumer.
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("group_name", String(128), primary_key=True),
+    Column("event_id", String(128), primary_key=True),
+    Column("processed_at", UtcDateTime, nullable=False),
+    Index("ix_processed_events_processed_at", "processed_at"),
+)

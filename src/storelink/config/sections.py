@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
-from typing_extensions import Self
 
 
 class Section(BaseModel):
@@ -27,6 +26,15 @@ class OdooSettings(Section):
     batch_size: int = Field(default=200, ge=1, le=10_000)
     poll_interval_s: float = Field(default=30.0, gt=0)
     webhook_token: SecretStr | None = None
+    #: "auto" is JSON-2 on 19+ (needs api_key) and JSON-RPC below
+    protocol: Literal["auto", "jsonrpc", "xmlrpc", "json2"] = "auto"
+    retry_attempts: int = Field(default=4, ge=1, le=20)
+    breaker_threshold: int = Field(default=5, ge=1, le=1000)
+    breaker_reset_s: float = Field(default=30.0, gt=0)
+    #: canonical tax class -> name of the Odoo sale tax (account.tax) it maps to
+    tax_classes: dict[str, str] = Field(default_factory=dict)
+    #: store codes expected to exist as stock.warehouse codes (``storelink odoo check``)
+    stores: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _credentials(self) -> Self:
@@ -38,6 +46,11 @@ class OdooSettings(Section):
         return self
 
 
+class RateLimitSettings(Section):
+    per_s: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
 class ApiSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8420, ge=1, le=65535)
@@ -45,6 +58,37 @@ class ApiSettings(Section):
     public_url: HttpUrl | None = None
     token_ttl_s: int = Field(default=900, ge=30, le=86_400)
     token_audience: str = "storelink"
+    #: token-bucket limits per role (a client's own override wins)
+    rate_limits: dict[str, RateLimitSettings] = Field(
+        default_factory=lambda: {
+            "store": RateLimitSettings(per_s=50, burst=100),
+            "channel": RateLimitSettings(per_s=50, burst=100),
+            "partner": RateLimitSettings(per_s=20, burst=40),
+            "support": RateLimitSettings(per_s=10, burst=20),
+            "integration_admin": RateLimitSettings(per_s=500, burst=1000),
+        }
+    )
+    #: how long an Idempotency-Key's first response is replayed
+    idempotency_ttl_s: int = Field(default=86_400, ge=60)
+
+
+class BusSettings(Section):
+    """The event log. ``bus_url`` (top level) picks the backend; this tunes it."""
+
+    #: embedded backend: the SQLite log file (default ``<data_dir>/events.db``)
+    path: Path | None = None
+    #: NATS backend: prefix of subjects and stream names (one stream per event family)
+    nats_prefix: str = Field(default="storelink", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
+    #: NATS backend: publish dedup window for ``Nats-Msg-Id`` (= event id)
+    duplicate_window_s: float = Field(default=120.0, gt=0)
+    ack_wait_s: float = Field(default=30.0, gt=0)
+    max_deliver: int = Field(default=5, ge=1)
+    #: retention: events older than this are removed (0 keeps them forever)
+    retention_max_age_s: float = Field(default=7 * 86_400, ge=0)
+    #: retention: keep at most this many events (0 means no limit)
+    retention_max_events: int = Field(default=0, ge=0)
+    #: processed event ids kept for consumer dedup
+    processed_retention_s: float = Field(default=14 * 86_400, gt=0)
 
 
 class WebhookSettings(Section):
@@ -54,19 +98,40 @@ class WebhookSettings(Section):
     timeout_s: float = Field(default=15.0, gt=0, le=120)
     #: seconds before each retry; the default follows Standard Webhooks practice
     retry_schedule_s: list[float] = Field(
-        default_factory=lambda: [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+        default_factory=lambda: [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
     )
     disable_after_s: float = Field(default=5 * 86_400, gt=0)
+    #: +/- fraction of each retry delay drawn at random so retries do not stampede
+    jitter: float = Field(default=0.1, ge=0, lt=1)
+    #: how long a rotated-out secret keeps signing beside the new one
+    rotation_overlap_s: float = Field(default=86_400, ge=0)
+    #: in-flight attempts per endpoint unless the endpoint says otherwise
+    max_concurrency: int = Field(default=10, ge=1, le=1000)
+    #: how often an idle dispatcher looks for due deliveries
+    poll_interval_s: float = Field(default=0.5, gt=0, le=60)
 
 
 class AgentSettings(Section):
+    """The store agent (``storelink agent run``)."""
+
     store: str | None = None
     hub_url: HttpUrl | None = None
+    #: where the local POS API listens (the store LAN)
     host: str = "127.0.0.1"
     port: int = Field(default=8421, ge=1, le=65535)
     client_id: str | None = None
     client_secret: SecretStr | None = None
     upload_batch_size: int = Field(default=200, ge=1, le=5000)
+    #: the agent's SQLite file (default ``<data_dir>/agent-<store>.db``)
+    database: Path | None = None
+    #: how often an idle agent looks for unsent transactions and for hub changes
+    upload_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    download_interval_s: float = Field(default=10.0, gt=0, le=86_400)
+    download_page_size: int = Field(default=500, ge=1, le=5000)
+    hub_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    #: backoff while the hub is unreachable: base doubling up to cap, with jitter
+    backoff_base_s: float = Field(default=0.5, gt=0)
+    backoff_cap_s: float = Field(default=30.0, gt=0)
 
 
 class ObservabilitySettings(Section):

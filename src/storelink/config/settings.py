@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from storelink.config.sections import (
     AgentSettings,
     ApiSettings,
+    BusSettings,
     ObservabilitySettings,
     OdooSettings,
     SecuritySettings,
@@ -36,6 +37,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     #: "embedded" (SQLite event log beside the database) or ``nats://host:port``
     bus_url: str = "embedded"
+    bus: BusSettings = Field(default_factory=BusSettings)
     odoo: OdooSettings = Field(default_factory=OdooSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)

@@ -12,6 +12,7 @@ from storelink.model.catalog import (
 from storelink.model.envelope import Event, order_key, sale_key, stock_key
 from storelink.model.estate import Location, LocationKind, Store
 from storelink.model.events import PAYLOAD_TYPES, CommandType, EventType
+from storelink.model.operations import WebhookEndpointDisabled
 from storelink.model.orders import (
     Invoice,
     Order,
@@ -60,6 +61,7 @@ __all__ = [
     "StockPosition",
     "Store",
     "UtcDateTime",
+    "WebhookEndpointDisabled",
     "order_key",
     "sale_key",
     "stock_key",

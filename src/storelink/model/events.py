@@ -12,6 +12,7 @@ from enum import StrEnum
 from storelink.model.base import CanonicalModel
 from storelink.model.catalog import Price, Product, Promotion
 from storelink.model.estate import Store
+from storelink.model.operations import WebhookEndpointDisabled
 from storelink.model.orders import Invoice, Order, Shipment
 from storelink.model.parties import Customer
 from storelink.model.sales import Return, Sale
@@ -34,6 +35,7 @@ class EventType(StrEnum):
     INVOICE_POSTED = "storelink.invoice.posted.v1"
     CUSTOMER_CHANGED = "storelink.customer.changed.v1"
     STORE_CHANGED = "storelink.store.changed.v1"
+    WEBHOOK_ENDPOINT_DISABLED = "storelink.webhook_endpoint.disabled.v1"
 
 
 class CommandType(StrEnum):
@@ -61,6 +63,7 @@ PAYLOAD_TYPES: dict[str, type[CanonicalModel]] = {
     EventType.INVOICE_POSTED: Invoice,
     EventType.CUSTOMER_CHANGED: Customer,
     EventType.STORE_CHANGED: Store,
+    EventType.WEBHOOK_ENDPOINT_DISABLED: WebhookEndpointDisabled,
     CommandType.CREATE_ORDER: Order,
     CommandType.RECORD_SALE: Sale,
     CommandType.RECORD_RETURN: Return,

@@ -1,1 +1,42 @@
-"""A simulated retail estate (stores, tills, channels, partners, flaky links) and Odoo emulator."""
+"""A simulated retail estate (stores, tills, channels, partners, flaky links) and Odoo emulator.
+
+``storelink sandbox`` runs it end to end::
+
+    from storelink.sandbox import SandboxOptions, run_sandbox
+
+    result = await run_sandbox(SandboxOptions(stores=3, sales=200), console=Console())
+    result.passed, result.document["sales_in_odoo"]
+
+Names are imported on first use: the Odoo emulator (``storelink.sandbox.odoo_emulator``)
+must stay importable on its own, without pulling in the hub, the agents and the bus.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "Defect": "storelink.sandbox.options",
+    "SandboxOptions": "storelink.sandbox.options",
+    "SandboxResult": "storelink.sandbox.runner",
+    "RunStats": "storelink.sandbox.runner",
+    "run_sandbox": "storelink.sandbox.runner",
+    "Estate": "storelink.sandbox.estate",
+    "generate_estate": "storelink.sandbox.estate",
+    "FaultSchedule": "storelink.sandbox.faults",
+    "load_schedule": "storelink.sandbox.faults",
+    "default_schedule": "storelink.sandbox.faults",
+    "Observations": "storelink.sandbox.verify",
+    "Verification": "storelink.sandbox.verify",
+    "verify": "storelink.sandbox.verify",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'storelink.sandbox' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

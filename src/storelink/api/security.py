@@ -1,0 +1,110 @@
+"""Authentication and object-level authorisation for every ``/v1`` route.
+
+Routes declare who may call them with a guard, and scope objects with the
+``ensure_*`` helpers, which answer 404 (never 403) for objects outside the
+caller's store or channel so that their existence does not leak::
+
+    @router.get("/v1/sync/stores/{code}/delta")
+    async def delta(code: str, principal: Principal = Depends(require_role(Role.STORE))):
+        ensure_store_access(principal, code)
+"""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from storelink.api.principal import Principal, Role
+from storelink.api.ratelimit import Rate
+from storelink.api.state import HubState, hub_state
+from storelink.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/oauth/token")
+
+#: roles that read everything (support only reads, enforced by each write route's guard)
+ESTATE_WIDE = frozenset({Role.ADMIN, Role.SUPPORT})
+
+
+async def current_principal(
+    request: Request,
+    response: Response,
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    state: HubState = Depends(hub_state),
+) -> Principal:
+    """FastAPI dependency: the caller behind a valid bearer JWT, within its rate limit."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationError("a bearer token is required")
+    principal = await state.tokens.verify(credentials.credentials)
+    default = state.settings.api.rate_limits.get(principal.role.value)
+    if principal.rate_per_s is not None and principal.burst is not None:
+        rate: Rate | None = Rate(principal.rate_per_s, principal.burst)
+    elif default is not None:
+        rate = Rate(default.per_s, default.burst)
+    else:
+        rate = None
+    if rate is not None:
+        decision = state.rate_limiter.take(principal.client_id, rate)
+        if not decision.allowed:
+            raise RateLimitedError(
+                "rate limit exceeded",
+                retry_after=decision.retry_after_s,
+                headers=decision.headers(),
+                client_id=principal.client_id,
+            )
+        response.headers.update(decision.headers())
+    request.state.principal = principal
+    return principal
+
+
+class RoleGuard:
+    """A dependency admitting only ``roles``; the route matrix test reads ``roles`` back."""
+
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+
+    async def __call__(self, principal: Principal = Depends(current_principal)) -> Principal:
+        if principal.role not in self.roles:
+            raise PermissionDeniedError(
+                f"role {principal.role.value!r} may not call this route",
+                role=principal.role.value,
+            )
+        return principal
+
+
+def require_role(*roles: Role) -> RoleGuard:
+    """Guard for a route; ``integration_admin`` is always admitted."""
+    return RoleGuard(frozenset(roles) | {Role.ADMIN})
+
+
+def can_see_store(principal: Principal, store_code: str) -> bool:
+    return principal.role in ESTATE_WIDE or (
+        principal.role is Role.STORE and principal.store == store_code
+    )
+
+
+def can_see_channel(principal: Principal, channel: str) -> bool:
+    return principal.role in ESTATE_WIDE or (
+        principal.role in (Role.CHANNEL, Role.PARTNER) and principal.channel == channel
+    )
+
+
+def ensure_store_access(principal: Principal, store_code: str) -> None:
+    """Raise NotFoundError unless ``principal`` may see store ``store_code``."""
+    if not can_see_store(principal, store_code):
+        raise NotFoundError(f"no store {store_code!r}", store=store_code)
+
+
+def ensure_channel_access(principal: Principal, channel: str) -> None:
+    """Raise NotFoundError unless ``principal`` may see channel ``channel``'s objects."""
+    if not can_see_channel(principal, channel):
+        raise NotFoundError(f"no channel {channel!r}", channel=channel)
+
+
+def sees_pii(principal: Principal) -> bool:
+    """Whether personal data is shown in clear to ``principal`` (support sees it masked)."""
+    return principal.role in (Role.ADMIN, Role.CHANNEL)

@@ -1,0 +1,1 @@
+"""Event log backends: ``embedded`` (SQLite) and ``nats`` (NATS JetStream)."""

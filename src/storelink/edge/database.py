@@ -1,0 +1,131 @@
+"""The agent's SQLite file: WAL, ``synchronous=FULL``, one writer thread with group commit.
+
+Reads run on the event loop's own connection: a point lookup in SQLite takes
+microseconds, less than handing it to a thread, and WAL lets it read beside
+the writer. Writes go to one writer thread that takes every write waiting,
+runs each in its own savepoint and commits them together: one fsync makes a
+whole group durable, and each caller is answered only after that commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from storelink.edge.schema import DDL, SCHEMA_VERSION
+from storelink.errors import StorageError
+
+T = TypeVar("T")
+#: at most this many writes share one commit
+GROUP_LIMIT = 128
+
+Work = Callable[[sqlite3.Connection], Any]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the pragmas every agent connection needs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA journal_mode=WAL")
+    # FULL: every commit is fsynced before a write is acknowledged (promise 1)
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA busy_timeout=10000")
+    return connection
+
+
+@dataclass
+class _Job:
+    work: Work
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+
+
+class LocalDatabase:
+    """Owns the file: ``read`` connection for the loop, ``write(fn)`` through the writer thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.read = connect(path)
+            self.read.executescript(DDL)
+            self.read.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._writer = connect(path)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open the agent database {path}: {exc}") from exc
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="agent-writer", daemon=True)
+        self._thread.start()
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work(connection)`` in a transaction; return once it is committed to disk.
+
+        An exception raised by ``work`` rolls back only its own changes and is
+        re-raised here.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put(_Job(work, loop, future))
+        return await future
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout=10)
+        self.read.close()
+        self._writer.close()
+
+    def _serve(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            group = [first]
+            with contextlib.suppress(queue.Empty):
+                while len(group) < GROUP_LIMIT:
+                    job = self._jobs.get_nowait()
+                    if job is None:
+                        self._jobs.put(None)
+                        break
+                    group.append(job)
+            self._commit(group)
+
+    def _commit(self, group: list[_Job]) -> None:
+        results: list[tuple[_Job, bool, Any]] = []
+        connection = self._writer
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for job in group:
+                connection.execute("SAVEPOINT job")
+                try:
+                    value = job.work(connection)
+                except Exception as exc:
+                    connection.execute("ROLLBACK TO job")
+                    results.append((job, False, exc))
+                else:
+                    results.append((job, True, value))
+                connection.execute("RELEASE job")
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
+            error = StorageError(f"agent database write failed: {exc}")
+            error.__cause__ = exc
+            results = [(job, False, error) for job in group]
+        for job, ok, value in results:
+            job.loop.call_soon_threadsafe(_settle, job.future, ok, value)
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)

@@ -1,0 +1,320 @@
+"""The running hub: database, event log, Odoo connector, workers and the HTTP API in one object.
+
+``Hub`` composes the parts; each long-running piece is a :class:`Worker`
+(``run_once`` / ``run(stop)``): the outbox relay, the webhook fan-out consumer
+and dispatcher, and — through :class:`OdooLink`, once Odoo answers — change
+capture, channel order sync and the store-sync drain. The API is served by
+uvicorn on ``settings.api.host:port``::
+
+    async with Hub(settings) as hub:
+        stop = asyncio.Event()
+        await hub.run(stop)          # until stop is set
+
+Leaving the ``async with`` stops the workers, closes the server, the Odoo
+connection and the engine, so a fresh ``Hub`` on the same database is a real
+restart (what the sandbox does mid-run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx2
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storelink.bus import EventLog, Relay, Subscription, open_event_log
+from storelink.config import Settings
+from storelink.config.sections import OdooSettings
+from storelink.db import create_engine, upgrade
+from storelink.errors import OdooError
+from storelink.odoo import ChangeCapture, OdooConnector, OrderSync, open_connector
+from storelink.ops import get_logger
+from storelink.sync import Drain
+from storelink.sync.connector_writer import ConnectorWriter
+from storelink.webhooks import Dispatcher, fanout
+
+log = get_logger("storelink.hub")
+
+#: how long a stopping server waits for in-flight requests before closing them
+GRACEFUL_SHUTDOWN_S = 2.0
+
+
+class Worker(Protocol):
+    """A long-running hub job: one pass at a time, or a loop until ``stop`` is set."""
+
+    async def run_once(self) -> int: ...
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+async def supervise(worker: Worker, stop: asyncio.Event) -> None:
+    """Run ``worker`` until ``stop``; if it fails (a locked database, a bug), log and restart it.
+
+    One worker's failure must not take the hub down: the others keep serving.
+    """
+    while not stop.is_set():
+        try:
+            await worker.run(stop)
+        except Exception:
+            log.exception("hub.worker_failed", worker=type(worker).__name__, restart_in_s=1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+class _QuietServer(uvicorn.Server):
+    # Several servers share one process in the sandbox and tests; only the
+    # program itself may own SIGINT/SIGTERM, so uvicorn must not take them.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (0 picks a free port), reusable after restarts."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+@asynccontextmanager
+async def serve_app(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Serve the ASGI ``app`` with uvicorn until the block exits; yields its base URL."""
+    sock = bind(host, port)
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_S),
+    )
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # re-raises the startup failure
+                raise RuntimeError("uvicorn stopped before it started")
+            await asyncio.sleep(0.005)
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()
+
+
+class OdooLink:
+    """Connects to Odoo, retrying while it is unreachable, then runs the workers that need it.
+
+    The hub starts (API, uploads, webhooks) whether or not Odoo answers: what
+    needs Odoo waits here and catches up once it does (promise 8).
+    ``transport`` builds the HTTP transport of each connection attempt (the
+    sandbox cuts the hub's line to Odoo through it).
+    """
+
+    def __init__(
+        self,
+        settings: OdooSettings,
+        engine: AsyncEngine,
+        event_log: EventLog,
+        *,
+        transport: Callable[[], httpx2.AsyncBaseTransport] | None = None,
+        retry_s: float = 1.0,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.log = event_log
+        self.transport = transport
+        self.retry_s = retry_s
+        self.connector: OdooConnector | None = None
+        self.workers: list[Worker] = []
+        self._stack = AsyncExitStack()
+
+    async def connect(self) -> bool:
+        """Open the connector and build the workers; False while Odoo cannot be reached."""
+        if self.connector is not None:
+            return True
+        overrides: dict[str, Any] = {}
+        if self.transport is not None:
+            overrides["transport"] = self.transport()
+        try:
+            connector = await self._stack.enter_async_context(
+                open_connector(self.settings, **overrides)
+            )
+        except OdooError as exc:
+            log.warning("hub.odoo_unreachable", error=str(exc), retry_in_s=self.retry_s)
+            return False
+        self.connector = connector
+        self.workers = [
+            ChangeCapture(self.engine, connector, interval_s=self.settings.poll_interval_s),
+            OrderSync(self.log, self.engine, connector),
+            Drain(self.engine, ConnectorWriter(connector)),
+        ]
+        log.info("hub.odoo_connected", version=connector.version, protocol=connector.protocol)
+        return True
+
+    async def run_once(self) -> int:
+        if not await self.connect():
+            return 0
+        done = 0
+        for worker in self.workers:
+            done += await worker.run_once()
+        return done
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not await self.connect():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.retry_s)
+            if stop.is_set():
+                return
+        async with asyncio.TaskGroup() as group:
+            for worker in self.workers:
+                group.create_task(supervise(worker, stop))
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+
+
+class WebhookFanout:
+    """Turns logged events into webhook deliveries, one batch per database transaction.
+
+    ``fanout`` inserts at most one delivery per endpoint and event id (a unique
+    index), so a batch redelivered after a crash between commit and ack adds
+    nothing: no per-event dedup mark, and no commit per event (each commit is
+    an fsync on SQLite, which would cap fan-out at a few hundred events/s).
+    """
+
+    def __init__(
+        self,
+        event_log: EventLog,
+        engine: AsyncEngine,
+        dispatcher: Dispatcher,
+        *,
+        group: str = "webhooks",
+        batch: int = 500,
+        fetch_wait_s: float = 0.2,
+    ) -> None:
+        self.log = event_log
+        self.engine = engine
+        self.dispatcher = dispatcher
+        self.subscription = Subscription(group, ("*",))
+        self.batch = batch
+        self.fetch_wait_s = fetch_wait_s
+        self._subscribed = False
+
+    async def run_once(self) -> int:
+        if not self._subscribed:
+            await self.log.subscribe(self.subscription)
+            self._subscribed = True
+        deliveries = await self.log.fetch(
+            self.subscription.group, batch=self.batch, wait_s=self.fetch_wait_s
+        )
+        if not deliveries:
+            return 0
+        async with self.engine.begin() as connection:
+            created = await fanout(connection, [d.event for d in deliveries])
+        await self.log.ack(deliveries)
+        if created:
+            self.dispatcher.wake()
+        return len(deliveries)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:  # keep fanning out; unacked events come back after ack_wait
+                log.exception("hub.webhook_fanout_failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+@dataclass
+class Hub:
+    """The hub component. Use as ``async with Hub(settings) as hub``.
+
+    ``extra_workers`` run beside the hub's own (the sandbox adds none; tests
+    may add probes). ``engine`` may be shared with the caller, who then owns it.
+    """
+
+    settings: Settings
+    engine: AsyncEngine | None = None
+    extra_workers: list[Worker] = field(default_factory=list)
+    #: builds the HTTP transport to Odoo (tests and the sandbox cut the line through it)
+    odoo_transport: Callable[[], httpx2.AsyncBaseTransport] | None = None
+    #: the base URL the API is served on, once entered
+    url: str = ""
+    workers: list[Worker] = field(default_factory=list)
+    log: EventLog | None = None
+    dispatcher: Dispatcher | None = None
+    odoo: OdooLink | None = None
+    _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    _own_engine: bool = False
+
+    async def __aenter__(self) -> Hub:
+        from storelink.api import create_app
+
+        if self.engine is None:
+            self.engine = create_engine(self.settings.effective_database_url)
+            self._own_engine = True
+        try:
+            await self._start(self.engine)
+            app = create_app(self.settings, engine=self.engine, migrate=False)
+            self.url = await self._stack.enter_async_context(
+                serve_app(app, host=self.settings.api.host, port=self.settings.api.port)
+            )
+        except BaseException:
+            await self._close()
+            raise
+        log.info("hub.started", url=self.url, workers=len(self.workers))
+        return self
+
+    async def _start(self, engine: AsyncEngine) -> None:
+        await upgrade(engine)
+        event_log = await open_event_log(self.settings, engine)
+        self._stack.push_async_callback(event_log.close)
+        self.log = event_log
+        dispatcher = Dispatcher(engine, settings=self.settings.webhooks)
+        self._stack.push_async_callback(dispatcher.aclose)
+        self.dispatcher = dispatcher
+        fanout_worker = WebhookFanout(event_log, engine, dispatcher)
+        self.workers = [Relay(engine, event_log), fanout_worker, dispatcher]
+        if self.settings.odoo.url is not None:
+            odoo = OdooLink(self.settings.odoo, engine, event_log, transport=self.odoo_transport)
+            self._stack.push_async_callback(odoo.aclose)
+            self.odoo = odoo
+            self.workers.append(odoo)
+        self.workers += self.extra_workers
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._close()
+        log.info("hub.stopped", url=self.url)
+
+    async def _close(self) -> None:
+        try:
+            await self._stack.aclose()
+        finally:
+            if self._own_engine and self.engine is not None:
+                await self.engine.dispose()
+
+    async def run_once(self) -> int:
+        """One pass of every worker, in order; the total work done."""
+        done = 0
+        for worker in self.workers:
+            done += await worker.run_once()
+        return done
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every worker concurrently until ``stop`` is set; a worker that fails restarts."""
+        async with asyncio.TaskGroup() as group:
+            for worker in self.workers:
+                group.create_task(supervise(worker, stop))

@@ -1,0 +1,115 @@
+"""Stores ⇄ ``stock.warehouse`` (key: the warehouse ``code``) and their POS configs.
+
+A store's sellable stock is its warehouse's ``lot_stock_id``; in storelink that
+location has the store's code. With ``point_of_sale`` installed each store gets a
+``pos.config`` named after its code, using the warehouse's ``pos_type_id``
+(``addons/point_of_sale/models/stock_warehouse.py``) as picking type.
+Warehouse codes are unique per company in Odoo (``warehouse_code_uniq``), so a
+concurrent writer creating the same store fails and the retry finds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from storelink.errors import OdooValidationError
+from storelink.model import Location, LocationKind, Store
+from storelink.odoo import bindings
+from storelink.odoo.client import OdooClient
+from storelink.odoo.lookups import Lookups, many2one_id
+from storelink.odoo.results import StoreBinding
+
+
+class Estate:
+    def __init__(self, client: OdooClient, lookups: Lookups) -> None:
+        self.client = client
+        self.lookups = lookups
+
+    async def upsert_stores(self, stores: Sequence[Store]) -> list[StoreBinding]:
+        """Create missing warehouses (and POS configs), rename changed ones; their bindings."""
+        return await self.client.retrying(lambda: self._upsert(stores))
+
+    async def _upsert(self, stores: Sequence[Store], again: bool = True) -> list[StoreBinding]:
+        codes = [s.code for s in stores]
+        rows = await self.client.search_read(
+            "stock.warehouse", [["code", "in", codes]], ["id", "code", "name"]
+        )
+        existing = {str(r["code"]): r for r in rows}
+        missing = [s for s in stores if s.code not in existing]
+        if missing:
+            try:
+                await self.client.create(
+                    "stock.warehouse", [{"name": s.name, "code": s.code} for s in missing]
+                )
+            except OdooValidationError:
+                # warehouse codes are unique: another writer may have created some first
+                if not again:
+                    raise
+                return await self._upsert(stores, again=False)
+        for store in stores:
+            row = existing.get(store.code)
+            if row is not None and row["name"] != store.name:
+                await self.client.call(
+                    "stock.warehouse", "write", [int(row["id"])], vals={"name": store.name}
+                )
+        self.lookups.stores.clear()
+        if await self.lookups.has_pos():
+            await self._ensure_pos_configs(codes)
+            self.lookups.stores.clear()
+        found = await self.lookups.warehouses(codes)
+        return [found[code] for code in codes]
+
+    async def _ensure_pos_configs(self, codes: list[str]) -> None:
+        """A POS config per store, keyed by external id ``storelink.pos_config__<code>``.
+
+        Created through ``load`` so that two writers racing on one store end with
+        one config (the external id is unique); configs a person already named
+        after the store code are kept as they are.
+        """
+        configs = await self.client.search_read("pos.config", [["name", "in", codes]], ["name"])
+        have = {str(c["name"]) for c in configs}
+        missing = [code for code in codes if code not in have]
+        if not missing:
+            return
+        rows = await self.client.search_read(
+            "stock.warehouse", [["code", "in", missing]], ["id", "code", "pos_type_id"]
+        )
+        # a new till takes the payment methods the database already has (cash, card …)
+        methods = await self.client.search_read("pos.payment.method", [], ["id"])
+        method_ids = ",".join(str(m["id"]) for m in methods)
+        await bindings.upsert(
+            self.client,
+            "pos.config",
+            ["id", "name", "picking_type_id/.id", "payment_method_ids/.id"],
+            [
+                [
+                    bindings.xmlid("pos_config", row["code"]),
+                    str(row["code"]),
+                    many2one_id(row.get("pos_type_id")) or None,
+                    method_ids,
+                ]
+                for row in rows
+            ],
+        )
+
+    async def read_stores(self) -> list[tuple[Store, Location]]:
+        """Every warehouse as a store and its stock location."""
+        rows = await self.client.search_read(
+            "stock.warehouse", [], ["id", "code", "name", "active"], order="id"
+        )
+        result = []
+        for row in rows:
+            store, location = store_from_row(row)
+            result.append((store, location))
+        return result
+
+
+def store_from_row(row: dict[str, Any]) -> tuple[Store, Location]:
+    """A ``stock.warehouse`` row as a canonical store and its stock location."""
+    code = str(row["code"])
+    store = Store(
+        code=code, name=str(row["name"]), location=code, active=bool(row.get("active", True))
+    )
+    location = Location(code=code, name=f"{row['name']} stock", kind=LocationKind.STORE, store=code)
+    return store, location

@@ -1,0 +1,123 @@
+"""Turning what Odoo answers on failure into the right :mod:`storelink.errors` type.
+
+Odoo reports a server-side exception in three shapes:
+
+* JSON-RPC: ``{"error": {"code": 200, "message": "Odoo Server Error", "data":
+  {"name": "odoo.exceptions.UserError", "message": …}}}``
+  (``odoo/http.py`` ``serialize_exception``);
+* XML-RPC: a ``Fault`` whose ``faultString`` is the message (``faultCode`` 1 for
+  ``UserError``/``ValidationError``, 3 for ``AccessDenied``, 4 for
+  ``AccessError``, 2 for ``MissingError``; ``odoo/addons/base/controllers/rpc.py``);
+* JSON-2: an HTTP status with the same ``serialize_exception`` body
+  (``addons/web/controllers/json2.py``).
+
+Concurrency faults (PostgreSQL serialization failures, rows locked by a
+concurrent update) are retryable; business refusals never are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storelink.errors import (
+    OdooAccessError,
+    OdooAuthenticationError,
+    OdooBusinessError,
+    OdooConcurrencyError,
+    OdooError,
+    OdooMissingError,
+    OdooTransportError,
+    OdooUserError,
+    OdooValidationError,
+)
+
+#: substrings of an exception name or message that mean "try again, nothing was done"
+CONCURRENCY_MARKERS = (
+    "SerializationFailure",
+    "TransactionRollbackError",
+    "LockNotAvailable",
+    "DeadlockDetected",
+    "could not serialize access",
+    "concurrent update",
+)
+
+#: HTTP statuses a proxy or a restarting Odoo answers; the call did not run
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
+
+_BUSINESS: dict[str, type[OdooBusinessError]] = {
+    "AccessError": OdooAccessError,
+    "AccessDenied": OdooAccessError,
+    "ValidationError": OdooValidationError,
+    "UserError": OdooUserError,
+    "RedirectWarning": OdooUserError,
+    "MissingError": OdooMissingError,
+    # Odoo turns IntegrityError into ValidationError on RPC (odoo/service/model.py)
+    "IntegrityError": OdooValidationError,
+    "UniqueViolation": OdooValidationError,
+}
+
+#: XML-RPC fault codes of odoo/addons/base/controllers/rpc.py (xmlrpc_handle_exception_int)
+_FAULT_CODES: dict[int, str] = {
+    1: "odoo.exceptions.UserError",
+    2: "odoo.exceptions.MissingError",
+    3: "odoo.exceptions.AccessDenied",
+    4: "odoo.exceptions.AccessError",
+}
+
+
+def classify(name: str | None, message: str, **context: Any) -> OdooError:
+    """The storelink error for an Odoo exception ``name`` (dotted or short) and its message."""
+    text = f"{name or ''} {message}"
+    if any(marker in text for marker in CONCURRENCY_MARKERS):
+        return OdooConcurrencyError(message, odoo_exception=name, **context)
+    short = (name or "").rsplit(".", 1)[-1]
+    if short == "SessionExpiredException":
+        return OdooAuthenticationError(message, odoo_exception=name, **context)
+    business = _BUSINESS.get(short)
+    if business is not None:
+        return business(message, odoo_exception=name, **context)
+    return OdooBusinessError(message or "Odoo Server Error", odoo_exception=name, **context)
+
+
+def from_jsonrpc_error(error: dict[str, Any], **context: Any) -> OdooError:
+    """Classify the ``error`` member of a JSON-RPC response."""
+    data = error.get("data") or {}
+    name = data.get("name") if isinstance(data, dict) else None
+    message = (data.get("message") if isinstance(data, dict) else None) or error.get("message")
+    return classify(name, str(message or "Odoo Server Error"), **context)
+
+
+def from_fault(code: int | str, fault_string: str, **context: Any) -> OdooError:
+    """Classify an XML-RPC ``Fault``.
+
+    Odoo puts the message in ``faultString`` and, for unexpected exceptions, the
+    whole traceback; the last line of a traceback names the exception.
+    """
+    if isinstance(code, int) and code in _FAULT_CODES:
+        return classify(_FAULT_CODES[code], fault_string, **context)
+    lines = [line for line in fault_string.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else fault_string
+    name, _, message = last.partition(": ")
+    if "." in name and " " not in name:
+        return classify(name, message or last, **context)
+    return classify(None, fault_string, **context)
+
+
+def from_status(status: int, body: Any, **context: Any) -> OdooError:
+    """Classify a non-2xx HTTP answer (JSON-2 errors, proxies, outages)."""
+    if status in TRANSIENT_STATUSES:
+        return OdooTransportError(f"Odoo answered HTTP {status}", status=status, **context)
+    if isinstance(body, dict) and "name" in body:
+        return classify(str(body["name"]), str(body.get("message") or ""), status=status, **context)
+    if status == 401:
+        return OdooAuthenticationError(
+            "Odoo refused the API key (HTTP 401)", status=status, **context
+        )
+    message = body if isinstance(body, str) and body else f"Odoo answered HTTP {status}"
+    if status == 403:
+        return OdooAccessError(message, status=status, **context)
+    if status == 404:
+        return OdooMissingError(message, status=status, **context)
+    if status == 422:
+        return OdooValidationError(message, status=status, **context)
+    return OdooBusinessError(message, status=status, **context)

@@ -1,0 +1,54 @@
+"""What one emulated Odoo version offers: its models, public methods and write hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from storelink.sandbox.odoo_emulator.schema import ModelSpec
+
+if TYPE_CHECKING:
+    from storelink.sandbox.odoo_emulator.orm import Env
+
+#: a public model method: ``func(env, *args, **kwargs)`` for ``@api.model`` methods,
+#: ``func(env, ids, *args, **kwargs)`` for record methods
+MethodFunc = Callable[..., Any]
+CreateHook = Callable[["Env", str, list[int], dict[str, Any]], None]
+WriteHook = Callable[["Env", str, list[int], dict[str, Any]], None]
+
+ANY_MODEL = "*"
+
+
+@dataclass(frozen=True)
+class Method:
+    func: MethodFunc
+    #: ``@api.model``: called without ids (JSON-2 refuses ids for it)
+    api_model: bool
+
+
+@dataclass
+class Registry:
+    """Models, methods and hooks of one Odoo version (16 … 19)."""
+
+    version: int
+    specs: dict[str, ModelSpec] = field(default_factory=dict)
+    methods: dict[tuple[str, str], Method] = field(default_factory=dict)
+    create_hooks: dict[str, list[CreateHook]] = field(default_factory=dict)
+    write_hooks: dict[str, list[WriteHook]] = field(default_factory=dict)
+
+    def model(self, spec: ModelSpec) -> None:
+        self.specs[spec.name] = spec
+
+    def method(self, model: str, name: str, func: MethodFunc, *, api_model: bool) -> None:
+        """Expose ``func`` as ``model.name``; ``model`` may be ``ANY_MODEL``."""
+        self.methods[(model, name)] = Method(func, api_model)
+
+    def on_create(self, model: str, hook: CreateHook) -> None:
+        self.create_hooks.setdefault(model, []).append(hook)
+
+    def on_write(self, model: str, hook: WriteHook) -> None:
+        self.write_hooks.setdefault(model, []).append(hook)
+
+    def find_method(self, model: str, name: str) -> Method | None:
+        return self.methods.get((model, name)) or self.methods.get((ANY_MODEL, name))

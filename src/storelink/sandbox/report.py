@@ -1,0 +1,96 @@
+"""The sandbox's verdict: a summary table on the console and ``--report FILE.json``.
+
+The JSON report carries the issue's counts at the top level (``null`` when the
+check that produces a count could not run), ``passed``, and ``failures``: one
+entry per check that failed or could not run, with its details. Example::
+
+    {"sales_recorded": 2000, "sales_in_odoo": 2000, "duplicates": 0, "missing": 0,
+     "stock_mismatches": 0, "price_mismatches": 0, "webhooks_delivered": 5400,
+     "webhooks_dead_lettered": 12, "order_violations": 0, "elapsed_s": 71.3,
+     "odoo_round_trips": 412, "passed": true, "failures": []}
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from storelink.sandbox.verify import Verification
+
+#: the counts every report carries, in this order
+COUNT_KEYS = (
+    "sales_recorded",
+    "sales_in_odoo",
+    "duplicates",
+    "missing",
+    "stock_mismatches",
+    "price_mismatches",
+    "webhooks_delivered",
+    "webhooks_dead_lettered",
+    "order_violations",
+)
+#: the checks that produce each count (a count is null when its check did not run)
+_PRODUCED_BY = {
+    "sales_in_odoo": "sales_exactly_once",
+    "duplicates": "sales_exactly_once",
+    "missing": "sales_exactly_once",
+    "stock_mismatches": "stock_matches",
+    "price_mismatches": "prices_current",
+    "webhooks_delivered": "webhooks_delivered",
+    "webhooks_dead_lettered": "webhooks_delivered",
+    "order_violations": "webhook_order",
+}
+
+
+def report_document(
+    verification: Verification, *, elapsed_s: float, odoo_round_trips: int | None
+) -> dict[str, Any]:
+    """The JSON-ready report of one run."""
+    ran = {c.name for c in verification.checks if c.status != "not_run"}
+    document: dict[str, Any] = {}
+    for key in COUNT_KEYS:
+        producer = _PRODUCED_BY.get(key)
+        document[key] = (
+            verification.counts.get(key, 0) if producer is None or producer in ran else None
+        )
+    document["elapsed_s"] = round(elapsed_s, 3)
+    document["odoo_round_trips"] = odoo_round_trips
+    document["passed"] = verification.passed
+    document["failures"] = [
+        {"check": c.name, "status": c.status, "summary": c.summary, "details": list(c.details)}
+        for c in verification.checks
+        if not c.passed
+    ]
+    return document
+
+
+def write_report(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def print_summary(console: Console, verification: Verification, document: dict[str, Any]) -> None:
+    """One row per check, then the counts, then each failure's first details."""
+    console.print()
+    checks = Table(title="sandbox verification", title_justify="left")
+    checks.add_column("check")
+    checks.add_column("result")
+    checks.add_column("summary")
+    style = {"passed": "green", "failed": "bold red", "not_run": "yellow"}
+    for check in verification.checks:
+        checks.add_row(check.name, f"[{style[check.status]}]{check.status}[/]", check.summary)
+    console.print(checks)
+    counts = Table(show_header=False, box=None, padding=(0, 2))
+    for key in (*COUNT_KEYS, "elapsed_s", "odoo_round_trips"):
+        value = document.get(key)
+        counts.add_row(key, "n/a" if value is None else str(value))
+    console.print(counts)
+    for check in verification.checks:
+        for line in check.details[:5]:
+            console.print(f"  [dim]{check.name}:[/] {line}", highlight=False)
+    verdict = "[bold green]ALL CHECKS PASSED[/]" if verification.passed else "[bold red]FAILED[/]"
+    console.print(verdict)

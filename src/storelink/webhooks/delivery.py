@@ -1,0 +1,113 @@
+"""The transport seam: how one signed attempt reaches a receiver.
+
+:class:`HttpTransport` posts with an httpx2 client made by
+:func:`storelink.ops.http.async_client` (``traceparent`` on every call, no
+redirects followed); tests may hand it any ``httpx2`` transport, or replace
+the whole :class:`Transport`.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx2
+
+from storelink.errors import DeliveryError
+from storelink.ops.http import async_client
+
+#: how much of a receiver's answer the attempt log keeps
+EXCERPT_BYTES = 512
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResponse:
+    status_code: int
+    headers: Mapping[str, str]
+    excerpt: str
+
+
+class Transport(Protocol):
+    async def post(self, request: WebhookRequest, *, timeout_s: float) -> WebhookResponse:
+        """Send one attempt; raise :class:`DeliveryError` if no HTTP answer came back."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class HttpTransport:
+    """Posts over HTTP(S) with one small pooled httpx2 client per receiver origin.
+
+    A pool per origin keeps endpoints apart (a dead receiver's connections never
+    crowd out a healthy one's) and keeps each pool small: httpcore scans its
+    whole pool on every request, so one big shared pool gets slower as it grows.
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        connections_per_origin: int = 20,
+    ) -> None:
+        self._transport = transport
+        self._limits = httpx2.Limits(
+            max_connections=connections_per_origin,
+            max_keepalive_connections=connections_per_origin,
+        )
+        self._clients: dict[tuple[str, str, int | None], httpx2.AsyncClient] = {}
+        # building a TLS context reads the CA bundle (~0.1 s): do it once, not per origin
+        self._tls: ssl.SSLContext | None = None
+
+    def _client(self, url: str) -> httpx2.AsyncClient:
+        parsed = httpx2.URL(url)
+        origin = (parsed.scheme, parsed.host, parsed.port)
+        client = self._clients.get(origin)
+        if client is None:
+            if self._tls is None:
+                self._tls = httpx2.create_ssl_context()
+            client = self._clients[origin] = async_client(
+                transport=self._transport,
+                follow_redirects=False,
+                limits=self._limits,
+                verify=self._tls,
+            )
+        return client
+
+    async def post(self, request: WebhookRequest, *, timeout_s: float) -> WebhookResponse:
+        headers = {"content-type": "application/json", **request.headers}
+        try:
+            async with self._client(request.url).stream(
+                "POST", request.url, content=request.body, headers=headers, timeout=timeout_s
+            ) as response:
+                excerpt = bytearray()
+                async for chunk in response.aiter_bytes():
+                    excerpt += chunk
+                    if len(excerpt) >= EXCERPT_BYTES:
+                        break
+        except httpx2.TimeoutException as exc:
+            raise DeliveryError(
+                f"no answer within {timeout_s:g} s", url=request.url, kind="timeout"
+            ) from exc
+        except httpx2.HTTPError as exc:
+            raise DeliveryError(
+                f"{type(exc).__name__}: {exc}", url=request.url, kind="network"
+            ) from exc
+        return WebhookResponse(
+            status_code=response.status_code,
+            headers=dict(response.headers),
+            excerpt=bytes(excerpt[:EXCERPT_BYTES]).decode("utf-8", "replace"),
+        )
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()

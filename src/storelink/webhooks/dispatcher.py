@@ -1,0 +1,536 @@
+"""The dispatcher: claims due deliveries per endpoint, attempts them, records what happened.
+
+Each pass reads, per enabled endpoint, how many deliveries are due and how many
+are in flight, then claims at most ``max_concurrency - in_flight`` of them,
+further limited by the endpoint's msg/s token bucket, skipping any whose
+ordering key still has an older delivery pending or in flight. A claim is a
+lease (``status='delivering'``, ``lease_until``) so several workers can share
+the work (on PostgreSQL the candidates are picked ``FOR UPDATE SKIP LOCKED``),
+and a worker that dies leaves rows that fall due again when the lease ends —
+retried with the same ``webhook-id``. Attempts run as independent tasks, so a
+slow endpoint only ever occupies its own concurrency slots; their outcomes are
+written in batches (one transaction per pass).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from opentelemetry import trace
+from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storelink.config.sections import WebhookSettings
+from storelink.errors import DeliveryError, UnsafeURLError
+from storelink.ops.logging import get_logger
+from storelink.ops.tracing import current_traceparent, extract, tracer
+from storelink.webhooks import metrics
+from storelink.webhooks.clock import Clock, SystemClock
+from storelink.webhooks.delivery import (
+    HttpTransport,
+    Transport,
+    WebhookRequest,
+    WebhookResponse,
+)
+from storelink.webhooks.endpoints import SecretSet, disable_endpoint, load_secrets
+from storelink.webhooks.retry import RETRY_AFTER_STATUSES, RetryPolicy, parse_retry_after
+from storelink.webhooks.signing import Signer
+from storelink.webhooks.ssrf import URLPolicy
+from storelink.webhooks.tables import webhook_attempts, webhook_deliveries, webhook_endpoints
+from storelink.webhooks.throttle import Throttle
+
+ACTIVE = ("pending", "delivering")
+#: how many times its concurrency :meth:`Dispatcher.run` keeps claimed per endpoint
+PREFETCH = 2
+_log = get_logger("storelink.webhooks")
+_tracer = tracer("storelink.webhooks")
+
+
+def _payload_traceparent(payload: str) -> str | None:
+    # cheap pre-check: most envelopes carry no trace and need no JSON parse
+    if '"traceparent":"' not in payload:
+        return None
+    value = json.loads(payload).get("traceparent")
+    return value if isinstance(value, str) else None
+
+
+def _new_traceparent() -> str:
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One leased delivery about to be attempted."""
+
+    delivery_id: int
+    endpoint_id: str
+    url: str
+    event_id: str
+    event_time: datetime
+    payload: str
+    attempt: int
+    max_concurrency: int = 1
+
+
+@dataclass
+class _Slots:
+    limit: int
+    semaphore: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.semaphore = asyncio.Semaphore(self.limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt came to."""
+
+    claim: Claim
+    attempted_at: datetime
+    kind: Literal["delivered", "failed", "gone"]
+    status_code: int | None
+    latency_ms: float
+    excerpt: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+def _due(table: Any, now: datetime) -> Any:
+    return or_(
+        and_(table.c.status == "pending", table.c.next_attempt_at <= now),
+        and_(table.c.status == "delivering", table.c.lease_until <= now),
+    )
+
+
+class Dispatcher:
+    """Delivers due webhook deliveries; drive it with :meth:`run_once` or :meth:`run`."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        settings: WebhookSettings | None = None,
+        transport: Transport | None = None,
+        clock: Clock | None = None,
+        policy: URLPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        batch_size: int = 1000,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings or WebhookSettings()
+        self._transport = transport or HttpTransport()
+        self._owns_transport = transport is None
+        self._clock = clock or SystemClock()
+        self._policy = policy or URLPolicy.from_settings(self._settings)
+        self._retry = retry or RetryPolicy.from_settings(self._settings)
+        # a prefetched claim may wait for one attempt before its own
+        self._lease_span = timedelta(seconds=PREFETCH * self._settings.timeout_s + 30)
+        self._slots: dict[str, _Slots] = {}
+        self._batch_size = batch_size
+        self._throttle = Throttle()
+        self._signers: dict[str, Signer] = {}
+        #: secrets per endpoint, reloaded when the endpoint's updated_at changes
+        self._secrets: dict[str, tuple[datetime, SecretSet]] = {}
+        self._wake = asyncio.Event()
+        self._postgres = engine.dialect.name == "postgresql"
+        self._depth_labels: set[str] = set()
+
+    def wake(self) -> None:
+        """Look for due deliveries now rather than at the next poll (new fan-out, shutdown)."""
+        self._wake.set()
+
+    async def aclose(self) -> None:
+        if self._owns_transport:
+            await self._transport.aclose()
+
+    async def run_once(self) -> int:
+        """One pass: claim what is due, attempt it all concurrently, record the outcomes."""
+        claims = await self.claim()
+        if not claims:
+            return 0
+        outcomes = await asyncio.gather(*(self.attempt(claim) for claim in claims))
+        await self.record(outcomes)
+        return len(outcomes)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set; attempts overlap across passes."""
+        finished: list[Outcome] = []
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def attempt_into(claim: Claim, slots: asyncio.Semaphore) -> None:
+            async with slots:
+                outcome = await self.attempt(claim)
+            # look ``finished`` up after the attempt: the loop swaps in a new list
+            finished.append(outcome)
+            self._wake.set()
+
+        async def wake_on_stop() -> None:
+            await stop.wait()
+            self._wake.set()
+
+        stopper = asyncio.create_task(wake_on_stop())
+        next_gauges = 0.0
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                batch, finished = finished, []
+                try:
+                    # claim up to twice the concurrency so the next attempts are queued
+                    # locally while this loop is busy with the database; the endpoint's
+                    # semaphore keeps the attempts actually in flight within its limit
+                    claims = await self._pass(batch, prefetch=PREFETCH)
+                except Exception:  # the database hiccuped: keep the outcomes, try again
+                    _log.exception("webhook dispatcher pass failed")
+                    finished = batch + finished
+                    claims = []
+                for claim in claims:
+                    slots = self._slots.get(claim.endpoint_id)
+                    if slots is None or slots.limit != claim.max_concurrency:
+                        slots = self._slots[claim.endpoint_id] = _Slots(claim.max_concurrency)
+                    task = asyncio.create_task(attempt_into(claim, slots.semaphore))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                if time.monotonic() >= next_gauges:
+                    next_gauges = time.monotonic() + 5
+                    with contextlib.suppress(SQLAlchemyError):
+                        await self.refresh_metrics()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_s)
+        finally:
+            stopper.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=self._settings.timeout_s + 1)
+            if finished:
+                await self.record(finished)
+
+    async def claim(self, *, prefetch: int = 1) -> list[Claim]:
+        """Lease the deliveries that may be attempted now, within every endpoint's limits
+        (``prefetch`` times its concurrency, for callers that queue claims locally)."""
+        return await self._pass((), prefetch=prefetch)
+
+    async def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Write attempts and the deliveries' next state in one transaction."""
+        if outcomes:
+            await self._pass(outcomes, prefetch=0)
+
+    async def _pass(self, finished: Sequence[Outcome], *, prefetch: int) -> list[Claim]:
+        """Record ``finished`` and lease what is due next, in one write transaction
+        (SQLite has one writer: fewer, larger write transactions wait less)."""
+        now = self._clock.now()
+        wanted = await self._plan(now, prefetch, finished) if prefetch else []
+        if not finished and not wanted:
+            return []
+        claims: list[Claim] = []
+        async with self._engine.begin() as connection:
+            if finished:
+                await self._record_in(connection, finished, now)
+            if wanted:
+                claims = await self._lease(connection, wanted, now)
+            leased = {claim.endpoint_id for claim in claims}
+            for row, _ in wanted:
+                if row.id in leased and self._secrets.get(row.id, (None,))[0] != row.updated_at:
+                    self._secrets[row.id] = (row.updated_at, await load_secrets(connection, row.id))
+        for endpoint_id in {claim.endpoint_id for claim in claims}:
+            self._signers[endpoint_id] = Signer.of(self._secrets[endpoint_id][1].active(now))
+        wall = datetime.now(UTC)
+        for o in finished:
+            metrics.ATTEMPTS.labels(o.claim.endpoint_id, o.kind).inc()
+            if o.kind == "delivered":
+                metrics.DELIVERY_LATENCY.observe((wall - o.claim.event_time).total_seconds())
+        return claims
+
+    async def _plan(
+        self, now: datetime, prefetch: int, finished: Sequence[Outcome]
+    ) -> list[tuple[Any, int]]:
+        """Per endpoint with due work: how many deliveries to lease now."""
+        d, e = webhook_deliveries, webhook_endpoints
+        busy = and_(d.c.status == "delivering", d.c.lease_until > now)
+        load = (
+            select(
+                e.c.id,
+                e.c.url,
+                e.c.rate_limit,
+                e.c.max_concurrency,
+                e.c.updated_at,
+                func.count().label("depth"),
+                func.sum(case((_due(d, now), 1), else_=0)).label("due"),
+                func.sum(case((busy, 1), else_=0)).label("busy"),
+            )
+            .select_from(d.join(e, e.c.id == d.c.endpoint_id))
+            .where(e.c.enabled.is_(True), d.c.status.in_(ACTIVE))
+            .group_by(e.c.id, e.c.url, e.c.rate_limit, e.c.max_concurrency, e.c.updated_at)
+        )
+        async with self._engine.connect() as connection:
+            endpoints = (await connection.execute(load)).all()
+        self._set_depth({row.id: int(row.depth) for row in endpoints})
+        # outcomes about to be recorded no longer occupy their endpoint
+        settling = Counter(o.claim.endpoint_id for o in finished)
+        wanted: list[tuple[Any, int]] = []
+        for row in endpoints:
+            in_flight = int(row.busy or 0) - settling[row.id]
+            room = min(int(row.due or 0), row.max_concurrency * prefetch - in_flight)
+            granted = self._throttle.allowance(
+                row.id, row.rate_limit, now, min(room, self._batch_size)
+            )
+            if granted > 0:
+                wanted.append((row, granted))
+        return wanted
+
+    async def _lease(
+        self, connection: AsyncConnection, wanted: Sequence[tuple[Any, int]], now: datetime
+    ) -> list[Claim]:
+        """Lease up to ``count`` due deliveries of each wanted endpoint, oldest first."""
+        d = webhook_deliveries
+        candidate = d.alias("candidate")
+        prior = d.alias("prior")
+        blocked = exists().where(
+            prior.c.endpoint_id == candidate.c.endpoint_id,
+            prior.c.ordering_key == candidate.c.ordering_key,
+            prior.c.status.in_(ACTIVE),
+            prior.c.id < candidate.c.id,
+        )
+        eligible = (
+            # status spelled out so the (endpoint_id, status, id) index skips delivered history
+            candidate.c.status.in_(ACTIVE),
+            _due(candidate, now),
+            or_(candidate.c.ordering_key.is_(None), ~blocked),
+        )
+        picks: list[Any] = []
+        if self._postgres:
+            # one statement per endpoint: SKIP LOCKED lets several workers share the queue
+            for row, count in wanted:
+                picks.append(
+                    select(candidate.c.id)
+                    .where(candidate.c.endpoint_id == row.id, *eligible)
+                    .order_by(candidate.c.id)
+                    .limit(count)
+                    .with_for_update(skip_locked=True, of=candidate)
+                )
+        else:
+            # SQLite has a single writer anyway: one statement ranks every endpoint's rows
+            ranked = (
+                select(
+                    candidate.c.id,
+                    candidate.c.endpoint_id,
+                    func.row_number()
+                    .over(partition_by=candidate.c.endpoint_id, order_by=candidate.c.id)
+                    .label("rank"),
+                )
+                .where(candidate.c.endpoint_id.in_([row.id for row, _ in wanted]), *eligible)
+                .subquery()
+            )
+            quota = case(
+                {row.id: count for row, count in wanted}, value=ranked.c.endpoint_id, else_=0
+            )
+            picks.append(select(ranked.c.id).where(ranked.c.rank <= quota))
+        endpoints = {row.id: row for row, _ in wanted}
+        claims: list[Claim] = []
+        for pick in picks:
+            rows = await connection.execute(
+                update(d)
+                .where(d.c.id.in_(pick.scalar_subquery()))
+                .values(
+                    status="delivering",
+                    lease_until=now + self._lease_span,
+                    attempts=d.c.attempts + 1,
+                )
+                .returning(
+                    d.c.id, d.c.endpoint_id, d.c.event_id, d.c.event_time, d.c.payload, d.c.attempts
+                )
+            )
+            claims.extend(
+                Claim(
+                    delivery_id=row.id,
+                    endpoint_id=row.endpoint_id,
+                    url=endpoints[row.endpoint_id].url,
+                    max_concurrency=endpoints[row.endpoint_id].max_concurrency,
+                    event_id=row.event_id,
+                    event_time=row.event_time,
+                    payload=row.payload,
+                    attempt=row.attempts,
+                )
+                for row in rows
+            )
+        return sorted(claims, key=lambda claim: claim.delivery_id)
+
+    async def attempt(self, claim: Claim) -> Outcome:
+        """Sign and send one claimed delivery; never raises, whatever the receiver does."""
+        attempted_at = self._clock.now()
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            response = await self._send(claim)
+        except (DeliveryError, UnsafeURLError) as exc:
+            error = exc.message
+        except Exception as exc:  # a bug must not strand the lease: record it as a failure
+            _log.exception("webhook attempt crashed", endpoint=claim.endpoint_id)
+            error = f"{type(exc).__name__}: {exc}"
+        latency_ms = (time.perf_counter() - started) * 1000
+        if error is not None:
+            return Outcome(claim, attempted_at, "failed", None, latency_ms, error=error)
+        status = response.status_code
+        kind: Literal["delivered", "failed", "gone"]
+        if 200 <= status < 300:
+            kind = "delivered"
+        elif status == 410:
+            kind = "gone"
+        else:
+            kind = "failed"
+        retry_after = None
+        if status in RETRY_AFTER_STATUSES:
+            retry_after = parse_retry_after(response.headers.get("retry-after"), attempted_at)
+        return Outcome(
+            claim=claim,
+            attempted_at=attempted_at,
+            kind=kind,
+            status_code=status,
+            latency_ms=latency_ms,
+            excerpt=response.excerpt,
+            error=None if kind == "delivered" else f"HTTP {status}",
+            retry_after=retry_after,
+        )
+
+    async def _send(self, claim: Claim) -> WebhookResponse:
+        body = claim.payload.encode()
+        # webhook-timestamp is the real time of this attempt: receivers check it
+        # against their own clock, whatever clock schedules our retries.
+        headers = self._signers[claim.endpoint_id].headers(claim.event_id, int(time.time()), body)
+        await self._policy.check(claim.url)
+        event_trace = _payload_traceparent(claim.payload)
+        with _tracer.start_as_current_span(
+            "webhook deliver",
+            context=extract({"traceparent": event_trace}) if event_trace else None,
+            kind=trace.SpanKind.CLIENT,
+            attributes={"webhook.endpoint": claim.endpoint_id, "webhook.id": claim.event_id},
+        ):
+            # without a tracer provider there is no span to propagate: continue
+            # the event's own trace, or start one, so receivers always get one
+            headers["traceparent"] = current_traceparent() or event_trace or _new_traceparent()
+            return await self._transport.post(
+                WebhookRequest(url=claim.url, headers=headers, body=body),
+                timeout_s=self._settings.timeout_s,
+            )
+
+    async def _record_in(
+        self, connection: AsyncConnection, outcomes: Sequence[Outcome], now: datetime
+    ) -> None:
+        await connection.execute(
+            insert(webhook_attempts),
+            [
+                {
+                    "delivery_id": o.claim.delivery_id,
+                    "endpoint_id": o.claim.endpoint_id,
+                    "attempt": o.claim.attempt,
+                    "attempted_at": o.attempted_at,
+                    "outcome": o.kind,
+                    "status_code": o.status_code,
+                    "latency_ms": o.latency_ms,
+                    "response_excerpt": o.excerpt,
+                    "error": o.error,
+                }
+                for o in outcomes
+            ],
+        )
+        await self._settle(connection, outcomes, now)
+        await self._track_health(connection, outcomes, now)
+
+    async def _settle(
+        self, connection: AsyncConnection, outcomes: Sequence[Outcome], now: datetime
+    ) -> None:
+        d = webhook_deliveries
+        rows: list[dict[str, Any]] = []
+        for o in outcomes:
+            row: dict[str, Any] = {
+                "b_id": o.claim.delivery_id,
+                "b_last_status": o.status_code,
+                "b_last_error": o.error,
+                "b_delivered_at": None,
+                "b_next": now,
+            }
+            if o.kind == "delivered":
+                row.update(b_status="delivered", b_delivered_at=now)
+            elif o.kind == "gone":
+                # waits, due at once, for the endpoint to be enabled again
+                row.update(b_status="pending")
+            else:
+                delay = self._retry.delay_after(o.claim.attempt, o.retry_after)
+                if delay is None:
+                    row.update(b_status="dead")
+                else:
+                    row.update(b_status="pending", b_next=now + timedelta(seconds=delay))
+            rows.append(row)
+        await connection.execute(
+            update(d)
+            .where(d.c.id == bindparam("b_id"), d.c.status == "delivering")
+            .values(
+                status=bindparam("b_status"),
+                next_attempt_at=bindparam("b_next"),
+                lease_until=None,
+                last_status=bindparam("b_last_status"),
+                last_error=bindparam("b_last_error"),
+                delivered_at=bindparam("b_delivered_at"),
+            ),
+            rows,
+        )
+
+    async def _track_health(
+        self, connection: AsyncConnection, outcomes: Sequence[Outcome], now: datetime
+    ) -> None:
+        """Clear or start each endpoint's failing period; disable on 410 or when it
+        lasts too long."""
+        e = webhook_endpoints
+        succeeded = {o.claim.endpoint_id for o in outcomes if o.kind == "delivered"}
+        failing = {o.claim.endpoint_id for o in outcomes if o.kind != "delivered"} - succeeded
+        if succeeded:
+            await connection.execute(
+                update(e)
+                .where(e.c.id.in_(succeeded), e.c.failing_since.is_not(None))
+                .values(failing_since=None)
+            )
+        if not failing:
+            return
+        await connection.execute(
+            update(e)
+            .where(e.c.id.in_(failing), e.c.failing_since.is_(None))
+            .values(failing_since=now)
+        )
+        for endpoint_id in sorted({o.claim.endpoint_id for o in outcomes if o.kind == "gone"}):
+            if await disable_endpoint(connection, endpoint_id, "receiver answered 410 Gone", now):
+                _log.warning("webhook endpoint disabled", endpoint=endpoint_id, reason="410 Gone")
+        limit = timedelta(seconds=self._settings.disable_after_s)
+        rows = await connection.execute(
+            select(e.c.id, e.c.failing_since).where(e.c.id.in_(failing), e.c.enabled.is_(True))
+        )
+        for row in rows.all():
+            if row.failing_since is not None and now - row.failing_since >= limit:
+                reason = (
+                    f"every attempt failed for {self._settings.disable_after_s / 86_400:g} days"
+                    f" (since {row.failing_since.isoformat()})"
+                )
+                await disable_endpoint(connection, row.id, reason, now)
+                _log.warning("webhook endpoint disabled", endpoint=row.id, reason=reason)
+
+    async def refresh_metrics(self) -> None:
+        """Update the disabled-endpoints gauge (queue depth is refreshed on every claim)."""
+        async with self._engine.connect() as connection:
+            disabled = await connection.scalar(
+                select(func.count()).where(webhook_endpoints.c.enabled.is_(False))
+            )
+        metrics.DISABLED_ENDPOINTS.set(disabled or 0)
+
+    def _set_depth(self, depth: dict[str, int]) -> None:
+        for endpoint_id in self._depth_labels - depth.keys():
+            metrics.QUEUE_DEPTH.labels(endpoint_id).set(0)
+        for endpoint_id, count in depth.items():
+            metrics.QUEUE_DEPTH.labels(endpoint_id).set(count)
+        self._depth_labels = set(depth)
