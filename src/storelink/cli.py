@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -18,20 +17,21 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from storelink.config import describe, load_settings
 from storelink.errors import ConfigError, StorelinkError
 
-#: modules that add commands to ``storelink`` via ``register(app)``, when present
-PART_COMMANDS: tuple[str, ...] = (
-    "storelink.bus.commands",
-    "storelink.odoo.commands",
-    "storelink.webhooks.commands",
-    "storelink.api.commands",
-    "storelink.edge.commands",
-    "storelink.sandbox.commands",
-)
+#: the module that adds each part's top-level command via ``register(app)``
+PART_COMMANDS: dict[str, str] = {
+    "events": "storelink.bus.commands",
+    "odoo": "storelink.odoo.commands",
+    "webhooks": "storelink.webhooks.commands",
+    "clients": "storelink.api.commands",
+    "audit": "storelink.api.commands",
+    "customers": "storelink.api.commands",
+    "agent": "storelink.edge.commands",
+    "sandbox": "storelink.sandbox.commands",
+}
 
 app = typer.Typer(
     name="storelink",
@@ -111,33 +111,20 @@ def hub_serve(config: ConfigOption = None) -> None:
     )
 
 
-@app.command("sandbox")
-def sandbox(
-    stores: Annotated[int, typer.Option(min=1, max=500, help="Number of stores.")] = 10,
-    products: Annotated[int, typer.Option(min=1, max=10_000, help="Catalogue size.")] = 50,
-    data_dir: Annotated[Path, typer.Option(help="Where the sandbox keeps its data.")] = Path(
-        "storelink-data/sandbox"
-    ),
-) -> None:
-    """Bring up an embedded hub database and seed a simulated estate into it."""
-    from storelink.sandbox.seed import seed_estate
-
-    summary = asyncio.run(seed_estate(data_dir, stores=stores, products=products))
-    table = Table(title="storelink sandbox")
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    for name, count in summary.items():
-        table.add_row(name, str(count))
-    console.print(table)
-
-
-def _register_parts() -> None:
-    for name in PART_COMMANDS:
-        package = name.rpartition(".")[0]
-        if importlib.util.find_spec(package) is None or importlib.util.find_spec(name) is None:
-            continue
+def _register_parts(argv: list[str]) -> None:
+    """Import only the part the command line names (a store agent starts in a fraction of the
+    time), or every part when it names none of them (``--help``, a typo)."""
+    words = [word for word in argv if not word.startswith("-")]
+    wanted = PART_COMMANDS.get(words[0]) if words else None
+    if words and wanted is None and words[0] in _CORE_COMMANDS:
+        return
+    modules = [wanted] if wanted else list(dict.fromkeys(PART_COMMANDS.values()))
+    for name in modules:
         module: Any = importlib.import_module(name)
         module.register(app)
+
+
+_CORE_COMMANDS = frozenset({"config", "db", "schema", "hub"})
 
 
 def fail(error: StorelinkError) -> int:
@@ -153,8 +140,9 @@ def fail(error: StorelinkError) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``storelink`` console script."""
     try:
-        _register_parts()
-        app(args=argv, prog_name="storelink")
+        args = sys.argv[1:] if argv is None else argv
+        _register_parts(args)
+        app(args=args, prog_name="storelink")
     except SystemExit as exit_:
         return int(exit_.code or 0) if not isinstance(exit_.code, str) else 1
     except StorelinkError as error:

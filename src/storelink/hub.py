@@ -264,7 +264,11 @@ class Hub:
         from storelink.api import create_app
 
         if self.engine is None:
-            self.engine = create_engine(self.settings.effective_database_url)
+            # every store agent, partner and worker shares this pool; the default (5 + 10)
+            # starves a few dozen agents syncing at once into 30 s pool timeouts
+            self.engine = create_engine(
+                self.settings.effective_database_url, pool_size=20, max_overflow=40
+            )
             self._own_engine = True
         try:
             await self._start(self.engine)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from storelink.edge import Agent, AgentConfig
+from storelink.edge import Agent, AgentConfig, QueuedTransaction
 from storelink.errors import HubUnreachableError
 from storelink.model import Product
-from storelink.sync import Dataset, DeltaPage, StoreTransaction, UploadResult
+from storelink.sync import Dataset, DeltaPage, UploadResult
 
 
 class PagedHub:
@@ -21,7 +21,7 @@ class PagedHub:
         self.drop_after = drop_after
         self.asked: list[int] = []
 
-    async def upload(self, store: str, transactions: Sequence[StoreTransaction]) -> UploadResult:
+    async def upload(self, store: str, batch: Sequence[QueuedTransaction]) -> UploadResult:
         raise HubUnreachableError("uploads are not part of this test")
 
     async def delta(self, store: str, dataset: Dataset, *, after: int, limit: int) -> DeltaPage:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.config import Settings
+from storelink.edge import QueuedTransaction
 from storelink.edge.hub import HttpHubClient
 from storelink.errors import SyncError
 from storelink.model import utcnow
@@ -23,14 +24,16 @@ async def test_a_store_reaches_only_its_own_store(settings: Settings, engine: As
         client = HttpHubClient(hub.url, client_id=client_id, client_secret=secret)
         try:
             transaction = sale_transaction()
-            first = await client.upload("S1", [transaction])
+            first = await client.upload("S1", [QueuedTransaction.of(transaction)])
             assert first.accepted == [transaction.uuid]
-            assert (await client.upload("S1", [transaction])).duplicates == [transaction.uuid]
+            assert (await client.upload("S1", [QueuedTransaction.of(transaction)])).duplicates == [
+                transaction.uuid
+            ]
             page = await client.delta("S1", Dataset.PRODUCTS, after=0, limit=10)
             assert {p.sku for p in page.products} == {"SKU-1", "SKU-2"}
             for call in (
                 client.delta("S2", Dataset.PRODUCTS, after=0, limit=10),
-                client.upload("S2", [sale_transaction(store="S2")]),
+                client.upload("S2", [QueuedTransaction.of(sale_transaction(store="S2"))]),
             ):
                 try:
                     await call
@@ -54,7 +57,7 @@ async def test_the_hub_tracks_last_contact_and_sync_lag(
         client_id, secret = await hub.store_client("S1")
         client = HttpHubClient(hub.url, client_id=client_id, client_secret=secret)
         try:
-            await client.upload("S1", [sale_transaction(), sale_transaction()])
+            await client.upload("S1", [QueuedTransaction.of(sale_transaction()) for _ in range(2)])
         finally:
             await client.aclose()
         drain = Drain(sqlite_engine, FakeOdoo(), clock=lambda: utcnow() + timedelta(seconds=30))

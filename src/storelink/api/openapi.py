@@ -74,7 +74,12 @@ def install(app: FastAPI, *, exempt: frozenset[str]) -> None:
                 if _secured(operation):
                     for status in ("401", "403", "404", "429"):
                         responses.setdefault(status, _problem(status))
-                if method == "post" and path.startswith("/v1/") and path not in exempt:
+                if (
+                    method == "post"
+                    and path.startswith("/v1/")
+                    and path not in exempt
+                    and _secured(operation)  # the middleware only asks bearer callers
+                ):
                     operation.setdefault("parameters", []).append(
                         {
                             "name": HEADER,

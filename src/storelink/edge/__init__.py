@@ -11,7 +11,7 @@ from storelink.edge.database import LocalDatabase
 from storelink.edge.downloader import Downloader
 from storelink.edge.hub import HttpHubClient, HubClient
 from storelink.edge.pos import PosState, create_pos_app
-from storelink.edge.queue import UploadQueue
+from storelink.edge.queue import QueuedTransaction, UploadQueue
 from storelink.edge.recorder import Recorded, Recorder
 from storelink.edge.replica import Replica
 from storelink.edge.requests import (
@@ -37,6 +37,7 @@ __all__ = [
     "PosState",
     "PriceView",
     "ProductView",
+    "QueuedTransaction",
     "Recorded",
     "Recorder",
     "Replica",

@@ -25,6 +25,8 @@ from storelink.errors import StorageError
 T = TypeVar("T")
 #: at most this many writes share one commit
 GROUP_LIMIT = 128
+#: how often the background thread folds the WAL back into the database file
+CHECKPOINT_EVERY_S = 1.0
 
 Work = Callable[[sqlite3.Connection], Any]
 
@@ -58,11 +60,21 @@ class LocalDatabase:
             self.read.executescript(DDL)
             self.read.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._writer = connect(path)
+            # Checkpoints move the WAL into the main file and fsync it: left to SQLite they
+            # run inside whichever commit crosses the threshold, and that till waits. A
+            # background thread does them instead, without blocking the writer (PASSIVE).
+            self._writer.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = connect(path)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open the agent database {path}: {exc}") from exc
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="agent-writer", daemon=True)
         self._thread.start()
+        self._checkpoints = threading.Thread(
+            target=self._checkpoint, name="agent-checkpoint", daemon=True
+        )
+        self._checkpoints.start()
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work(connection)`` in a transaction; return once it is committed to disk.
@@ -77,9 +89,17 @@ class LocalDatabase:
 
     def close(self) -> None:
         self._jobs.put(None)
+        self._closing.set()
         self._thread.join(timeout=10)
+        self._checkpoints.join(timeout=10)
         self.read.close()
         self._writer.close()
+        self._checkpointer.close()
+
+    def _checkpoint(self) -> None:
+        while not self._closing.wait(CHECKPOINT_EVERY_S):
+            with contextlib.suppress(sqlite3.Error):
+                self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _serve(self) -> None:
         while True:

@@ -15,17 +15,16 @@ from uuid import uuid4
 
 import httpx2
 
+from storelink.edge.queue import QueuedTransaction
 from storelink.errors import CursorExpiredError, HubUnreachableError, SyncError
 from storelink.ops.http import async_client
-from storelink.sync.wire import Dataset, DeltaPage, StoreTransaction, UploadBatch, UploadResult
+from storelink.sync.wire import Dataset, DeltaPage, UploadResult
 
 TOKEN_PATH = "/v1/oauth/token"
 
 
 class HubClient(Protocol):
-    async def upload(
-        self, store: str, transactions: Sequence[StoreTransaction]
-    ) -> UploadResult: ...
+    async def upload(self, store: str, batch: Sequence[QueuedTransaction]) -> UploadResult: ...
 
     async def delta(self, store: str, dataset: Dataset, *, after: int, limit: int) -> DeltaPage: ...
 
@@ -55,16 +54,17 @@ class HttpHubClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def upload(self, store: str, transactions: Sequence[StoreTransaction]) -> UploadResult:
-        batch = UploadBatch(transactions=list(transactions))
+    async def upload(self, store: str, batch: Sequence[QueuedTransaction]) -> UploadResult:
+        """POST one batch (an ``UploadBatch`` document built from the queued JSON)."""
+        body = '{"transactions":[' + ",".join(item.wire for item in batch) + "]}"
         response = await self._call(
             "POST",
             f"/v1/sync/stores/{store}/transactions",
-            json=batch.model_dump(mode="json", by_alias=True, exclude_none=True),
+            content=body.encode(),
             # The upload is idempotent by itself (store + transaction uuid). A fresh key per
             # attempt satisfies the hub's Idempotency-Key rule without ever meeting a key
             # left "in progress" by a hub that crashed mid-request.
-            headers={"idempotency-key": str(uuid4())},
+            headers={"idempotency-key": str(uuid4()), "content-type": "application/json"},
         )
         return UploadResult.model_validate_json(response.content)
 

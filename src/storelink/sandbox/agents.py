@@ -27,6 +27,8 @@ from storelink.ops import async_client
 from storelink.sandbox.links import DuplicateUpload, Link, LinkTransport
 from storelink.sandbox.live import StoreView
 
+#: how often a till sends a request before giving up (the POS API is on the same machine)
+TILL_ATTEMPTS = 20
 #: how long the agents may take to start serving their POS APIs
 STARTUP_TIMEOUT_S = 30.0
 
@@ -44,7 +46,7 @@ class HttpPos:
         self._client = client
 
     async def price(self, sku: str) -> Decimal:
-        response = await self._client.get(f"/v1/products/{sku}")
+        response = await self._send("GET", f"/v1/products/{sku}")
         if response.status_code != 200:
             raise SyncError(f"price lookup of {sku} answered {response.status_code}", sku=sku)
         price = response.json()["price"]
@@ -61,19 +63,25 @@ class HttpPos:
     async def record_sale(self, sale: Sale) -> bool:
         body = sale.model_dump(mode="json", exclude={"id", "store"})
         body["uuid"] = str(sale.id)
-        return await self._post("/v1/sales", body)
+        return (await self._send("POST", "/v1/sales", json=body)).status_code == 201
 
     async def record_return(self, return_: Return) -> bool:
         body = return_.model_dump(mode="json", exclude={"id", "store"})
         body["uuid"] = str(return_.id)
-        return await self._post("/v1/returns", body)
+        return (await self._send("POST", "/v1/returns", json=body)).status_code == 201
 
-    async def _post(self, path: str, body: dict[str, Any]) -> bool:
-        try:
-            response = await self._client.post(path, json=body)
-        except httpx2.TransportError:
-            return False
-        return response.status_code == 201
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
+        """Send until answered, like a till does: a lost answer (a keep-alive connection the
+        server just closed, a timeout) is retried with the same transaction uuid, which the
+        POS API turns into the first answer, never a second sale."""
+        delay = 0.05
+        for _ in range(TILL_ATTEMPTS - 1):
+            try:
+                return await self._client.request(method, path, **kwargs)
+            except httpx2.TransportError:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        return await self._client.request(method, path, **kwargs)
 
 
 @dataclass

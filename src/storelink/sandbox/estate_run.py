@@ -171,8 +171,9 @@ class EstateRun:
         return Settings(
             data_dir=data_dir,
             # poll Odoo often and probe a tripped breaker soon: the run lasts minutes, not days
+            # and read changes in big pages: a whole estate arrives through capture at the start
             odoo=self.odoo.settings.model_copy(
-                update={"poll_interval_s": 1.0, "breaker_reset_s": 2.0}
+                update={"poll_interval_s": 1.0, "breaker_reset_s": 2.0, "batch_size": 1000}
             ),
             # the live view owns the terminal; only errors are worth interrupting it
             observability=ObservabilitySettings(log_level="error"),
@@ -247,6 +248,9 @@ class EstateRun:
                     credentials=credentials,
                     data_dir=data_dir,
                     defect=defect,
+                    # each pull writes the store's last contact at the hub: keep the
+                    # estate's pulls to a few dozen a second, however many stores
+                    download_interval_s=max(2.0, len(self.estate.stores) / 10),
                 )
             )
             await self._wait_stores_ready()

@@ -305,62 +305,54 @@ class Dispatcher:
             _due(candidate, now),
             or_(candidate.c.ordering_key.is_(None), ~blocked),
         )
-        picks: list[Any] = []
+        # one statement for every endpoint: rank each endpoint's eligible rows and keep
+        # its quota; on PostgreSQL the chosen rows are then locked FOR UPDATE SKIP LOCKED
+        # (re-checking they are still due), so several workers can share the queue
+        ranked = (
+            select(
+                candidate.c.id,
+                candidate.c.endpoint_id,
+                func.row_number()
+                .over(partition_by=candidate.c.endpoint_id, order_by=candidate.c.id)
+                .label("rank"),
+            )
+            .where(candidate.c.endpoint_id.in_([row.id for row, _ in wanted]), *eligible)
+            .subquery()
+        )
+        quota = case({row.id: count for row, count in wanted}, value=ranked.c.endpoint_id, else_=0)
+        chosen = select(ranked.c.id).where(ranked.c.rank <= quota)
+        pick: Any = chosen
         if self._postgres:
-            # one statement per endpoint: SKIP LOCKED lets several workers share the queue
-            for row, count in wanted:
-                picks.append(
-                    select(candidate.c.id)
-                    .where(candidate.c.endpoint_id == row.id, *eligible)
-                    .order_by(candidate.c.id)
-                    .limit(count)
-                    .with_for_update(skip_locked=True, of=candidate)
-                )
-        else:
-            # SQLite has a single writer anyway: one statement ranks every endpoint's rows
-            ranked = (
-                select(
-                    candidate.c.id,
-                    candidate.c.endpoint_id,
-                    func.row_number()
-                    .over(partition_by=candidate.c.endpoint_id, order_by=candidate.c.id)
-                    .label("rank"),
-                )
-                .where(candidate.c.endpoint_id.in_([row.id for row, _ in wanted]), *eligible)
-                .subquery()
+            locked = d.alias("locked")
+            pick = (
+                select(locked.c.id)
+                .where(locked.c.id.in_(chosen.scalar_subquery()), _due(locked, now))
+                .with_for_update(skip_locked=True, of=locked)
             )
-            quota = case(
-                {row.id: count for row, count in wanted}, value=ranked.c.endpoint_id, else_=0
-            )
-            picks.append(select(ranked.c.id).where(ranked.c.rank <= quota))
         endpoints = {row.id: row for row, _ in wanted}
-        claims: list[Claim] = []
-        for pick in picks:
-            rows = await connection.execute(
-                update(d)
-                .where(d.c.id.in_(pick.scalar_subquery()))
-                .values(
-                    status="delivering",
-                    lease_until=now + self._lease_span,
-                    attempts=d.c.attempts + 1,
-                )
-                .returning(
-                    d.c.id, d.c.endpoint_id, d.c.event_id, d.c.event_time, d.c.payload, d.c.attempts
-                )
+        rows = await connection.execute(
+            update(d)
+            .where(d.c.id.in_(pick.scalar_subquery()))
+            .values(
+                status="delivering", lease_until=now + self._lease_span, attempts=d.c.attempts + 1
             )
-            claims.extend(
-                Claim(
-                    delivery_id=row.id,
-                    endpoint_id=row.endpoint_id,
-                    url=endpoints[row.endpoint_id].url,
-                    max_concurrency=endpoints[row.endpoint_id].max_concurrency,
-                    event_id=row.event_id,
-                    event_time=row.event_time,
-                    payload=row.payload,
-                    attempt=row.attempts,
-                )
-                for row in rows
+            .returning(
+                d.c.id, d.c.endpoint_id, d.c.event_id, d.c.event_time, d.c.payload, d.c.attempts
             )
+        )
+        claims = [
+            Claim(
+                delivery_id=row.id,
+                endpoint_id=row.endpoint_id,
+                url=endpoints[row.endpoint_id].url,
+                max_concurrency=endpoints[row.endpoint_id].max_concurrency,
+                event_id=row.event_id,
+                event_time=row.event_time,
+                payload=row.payload,
+                attempt=row.attempts,
+            )
+            for row in rows
+        ]
         return sorted(claims, key=lambda claim: claim.delivery_id)
 
     async def attempt(self, claim: Claim) -> Outcome:

@@ -26,8 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storelink.bus.outbox import enqueue
 from storelink.errors import NotFoundError, ValidationError
-from storelink.model import Event, EventType
-from storelink.model.events import WebhookEndpointDisabled
+from storelink.model import Event, EventType, WebhookEndpointDisabled
 from storelink.webhooks.clock import Clock, SystemClock
 from storelink.webhooks.signing import generate_secret
 from storelink.webhooks.ssrf import URLPolicy
