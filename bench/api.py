@@ -19,10 +19,12 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -143,14 +145,22 @@ async def drive(
         await asyncio.gather(*(worker() for _ in range(limit)))
     elapsed = time.perf_counter() - started
     latencies.sort()
+
+    def quantile_ms(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000
+
     print(
         json.dumps(
             {
                 "requests": len(latencies),
                 "errors": errors,
                 "rps": len(latencies) / elapsed,
-                "p50_ms": latencies[len(latencies) // 2] * 1000,
-                "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+                "p50_ms": quantile_ms(0.5),
+                # the tail's shape tells a slow server (p90 up too) from a stalled one
+                "p90_ms": quantile_ms(0.9),
+                "p99_ms": quantile_ms(0.99),
+                "max_ms": latencies[-1] * 1000,
+                "over_10ms_share": sum(1 for x in latencies if x > 0.010) / len(latencies),
             }
         )
     )
@@ -162,9 +172,24 @@ def run_driver(
     command = [sys.executable, __file__, "--drive", target, "--url", url, "--token", token,
                "--rate", str(rate), "--seconds", str(seconds),
                "--concurrency", str(concurrency), "--count", str(count)]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    # the driver's own cost (start-up included): it must stay well below the server's
+    cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    result["driver_cpu_ms_per_lookup"] = cpu_s * 1000 / max(1, result["requests"])
     return result
+
+
+def run(main: Coroutine[Any, Any, Any]) -> Any:
+    """Run on uvloop when installed: ``storelink hub serve`` (uvicorn's ``loop="auto"``)
+    serves on it, so the in-process hub should too."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 # -- the two servers ---------------------------------------------------------------------------
@@ -270,6 +295,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         serving = asyncio.create_task(server.serve())
         await _started(server)
         hub_url = f"http://127.0.0.1:{port}"
+        results["event_loop"] = type(asyncio.get_running_loop()).__module__
         # this process only serves the hub while the driver runs: its CPU time per lookup
         # is the hub's cost, whatever else the machine is busy with
         cpu_before = time.process_time()
@@ -310,7 +336,7 @@ def main() -> None:
     parser.add_argument("--token", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:
-        asyncio.run(
+        run(
             drive(
                 args.drive, args.url, args.token, args.rate, args.seconds,
                 args.concurrency, args.count,
@@ -318,7 +344,7 @@ def main() -> None:
         )  # fmt: skip
         return
     os.environ.setdefault("STORELINK_OBSERVABILITY__LOG_LEVEL", "warning")
-    results = asyncio.run(measure(args))
+    results = run(measure(args))
     hub, serial, odoo = results["hub"], results["hub_serial"], results["odoo"]
     rows = (
         (f"hub {args.rate:g}/s c={args.concurrency}", hub),
@@ -344,12 +370,17 @@ def main() -> None:
         "p99_ratio_odoo_over_hub": odoo["p99_ms"] / hub["p99_ms"],
         "rps_ratio_hub_over_odoo": hub["rps"] / odoo["rps"],
         "load_average_1m": os.getloadavg()[0],
+        "event_loop": results["event_loop"],
         "target_hub_p99_ms": 10.0,
         "target_p50_ratio": 5.0,
     }
     print(
         f"hub CPU per lookup: {hub['cpu_ms_per_lookup']:.2f} ms (one core serves "
         f"{1000 / hub['cpu_ms_per_lookup']:.0f}/s); load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"driver CPU per lookup: {hub['driver_cpu_ms_per_lookup']:.2f} ms "
+        f"(event loop: {results['event_loop']})"
     )
     print(f"p50: hub is {figures['p50_ratio_odoo_over_hub']:.1f}x lower than direct Odoo")
     print(json.dumps(figures))

@@ -8,7 +8,7 @@ import httpx2
 import jwt
 import pytest
 
-from storelink.api import HubState, Principal, Role
+from storelink.api import HubState, Principal, Role, tokens
 from storelink.api.tokens import hash_secret, verify_secret
 from tests.api.conftest import FakeClock, Minter
 
@@ -147,3 +147,26 @@ async def test_key_rotation_keeps_old_tokens_until_retired(
     await hub.tokens.keys.retire(old_kid)
     assert (await client.get(PROTECTED, headers=old_headers)).status_code == 401
     assert (await client.get(PROTECTED, headers=new_headers)).status_code == 200
+
+
+async def test_verified_tokens_cache_forgets_least_recently_used(
+    hub: HubState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tokens, "VERIFIED_CACHE_SIZE", 2)
+    checked: list[str] = []
+    full_check = hub.tokens._verify
+
+    async def counting(token: str) -> tuple[Principal, str, int]:
+        checked.append(token)
+        return await full_check(token)
+
+    monkeypatch.setattr(hub.tokens, "_verify", counting)
+    a, b, c = [
+        (await hub.tokens.mint(Principal(f"client-{n}", Role.SUPPORT))).access_token for n in "abc"
+    ]
+    for token in (a, b, a, c):  # ``a`` used again after ``b``: ``b`` is the one to forget
+        await hub.tokens.verify(token)
+    assert checked == [a, b, c]
+    assert (await hub.tokens.verify(a)).client_id == "client-a"
+    assert (await hub.tokens.verify(b)).client_id == "client-b"
+    assert checked == [a, b, c, b]

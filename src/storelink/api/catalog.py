@@ -12,9 +12,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, case, literal, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    literal,
+    or_,
+    select,
+)
 
 from storelink.api.pagination import decode_cursor, encode_cursor
 from storelink.api.principal import Principal, Role
@@ -118,12 +128,41 @@ async def product_by_sku(
     return _product(row)
 
 
-def _valid(sku: str, at: datetime) -> ColumnElement[bool]:
+def _valid() -> ColumnElement[bool]:
+    at: BindParameter[datetime] = bindparam("at")
     return and_(
-        prices.c.sku == sku,
+        prices.c.sku == bindparam("sku"),
         prices.c.valid_from <= at,
         or_(prices.c.valid_to.is_(None), prices.c.valid_to > at),
     )
+
+
+def _price_query(scope: ColumnElement[bool], own_first: ColumnElement[Any]) -> Select[Any]:
+    return (
+        select(prices).where(_valid(), scope).order_by(own_first, prices.c.version.desc()).limit(1)
+    )
+
+
+# built once (parameters ``sku``, ``at`` and ``store`` or ``channel``): composing a
+# statement costs more than running the indexed lookup
+_CHANNEL_PRICE = _price_query(
+    and_(prices.c.scope_kind == "channel", prices.c.scope_code == bindparam("channel")),
+    literal(0),
+)
+# a store's own price sorts before its pricelist's
+_STORE_PRICE = _price_query(
+    or_(
+        and_(prices.c.scope_kind == "store", prices.c.scope_code == bindparam("store")),
+        and_(
+            prices.c.scope_kind == "pricelist",
+            prices.c.scope_code
+            == select(stores.c.pricelist)
+            .where(stores.c.code == bindparam("store"))
+            .scalar_subquery(),
+        ),
+    ),
+    case((prices.c.scope_kind == "store", 0), else_=1),
+)
 
 
 async def effective_price(
@@ -134,22 +173,10 @@ async def effective_price(
     One query either way: a store's own price sorts before its pricelist's.
     """
     if channel is not None:
-        scope = and_(prices.c.scope_kind == "channel", prices.c.scope_code == channel)
-        own_first: ColumnElement[Any] = literal(0)
+        row = await reader.first(_CHANNEL_PRICE, {"sku": sku, "at": at, "channel": channel})
     else:
         assert store is not None
-        pricelist = select(stores.c.pricelist).where(stores.c.code == store).scalar_subquery()
-        scope = or_(
-            and_(prices.c.scope_kind == "store", prices.c.scope_code == store),
-            and_(prices.c.scope_kind == "pricelist", prices.c.scope_code == pricelist),
-        )
-        own_first = case((prices.c.scope_kind == "store", 0), else_=1)
-    row = await reader.first(
-        select(prices)
-        .where(_valid(sku, at), scope)
-        .order_by(own_first, prices.c.version.desc())
-        .limit(1)
-    )
+        row = await reader.first(_STORE_PRICE, {"sku": sku, "at": at, "store": store})
     if row is None:
         return None
     return EffectivePrice(
@@ -167,6 +194,7 @@ async def effective_price(
 @router.get("/prices/{sku}", summary="Effective price of a SKU for a store or channel at a time")
 async def price_of(
     sku: SkuPath,
+    request: Request,
     store: Annotated[
         Code | None, Query(description="Store code (stores default to their own)")
     ] = None,
@@ -175,8 +203,9 @@ async def price_of(
         datetime | None, Query(description="Instant (ISO 8601 with offset); default now")
     ] = None,
     principal: Principal = Depends(ANY_ROLE),
-    state: HubState = Depends(hub_state),
 ) -> EffectivePrice:
+    # the hub state straight from the app: one dependency less on the hottest lookup
+    state: HubState = request.app.state.hub
     if store is None and channel is None:
         # a store or channel token asks about itself unless it says otherwise
         store, channel = principal.store, None if principal.store else principal.channel

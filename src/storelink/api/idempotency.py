@@ -17,7 +17,9 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.security import HTTPBearer
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import Headers
@@ -65,13 +67,16 @@ class IdempotencyMiddleware:
         self._post_paths: list[re.Pattern[str]] | None = None
 
     def _is_post_route(self, path: str) -> bool:
-        # other methods and unknown paths are answered by the router (405/404), not here
+        # other methods and unknown paths are answered by the router (405/404), not here;
+        # nor are routes that authenticate callers some other way (signed webhooks), as
+        # the OpenAPI document says: only bearer-secured POSTs need a key
         if self._post_paths is None:
             self._post_paths = [
                 context.original_route.path_regex
                 for context in iter_route_contexts(self._routes())
                 if isinstance(context.original_route, APIRoute)
                 and "POST" in (context.original_route.methods or set())
+                and _bearer_secured(context.original_route.dependant)
             ]
         return any(pattern.match(path) for pattern in self._post_paths)
 
@@ -271,6 +276,12 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _bearer_secured(dependant: Dependant) -> bool:
+    return any(
+        isinstance(sub.call, HTTPBearer) or _bearer_secured(sub) for sub in dependant.dependencies
+    )
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:

@@ -63,7 +63,9 @@ class ObserveRequests:
         with _tracer.start_as_current_span(
             f"{method} {path}", context=extract(headers), kind=trace.SpanKind.SERVER
         ):
-            bind_correlation(correlation_id, traceparent=current_traceparent())
+            # the server span stays current for the whole request: render its id once
+            traceparent = current_traceparent()
+            bind_correlation(correlation_id, traceparent=traceparent)
 
             async def send_with_ids(message: Message) -> None:
                 nonlocal status
@@ -71,7 +73,6 @@ class ObserveRequests:
                     status = int(message["status"])
                     out = MutableHeaders(scope=message)
                     out[CORRELATION_HEADER] = correlation_id
-                    traceparent = current_traceparent()
                     if traceparent:
                         out["traceparent"] = traceparent
                 await send(message)

@@ -10,6 +10,7 @@ far less than the thread hops it replaces.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Row, create_engine, event
@@ -41,15 +42,21 @@ class Reader:
             )
             event.listen(self._inline, "connect", _read_only)
 
-    async def all(self, statement: Executable) -> list[Row[Any]]:
+    async def all(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> list[Row[Any]]:
+        """Rows of ``statement``; ``params`` fill its ``bindparam`` placeholders (so a hot
+        route builds its statement once instead of on every request)."""
         if self._inline is not None:
             with self._inline.connect() as connection:
-                return list(connection.execute(statement).all())
+                return list(connection.execute(statement, params).all())
         async with self._engine.connect() as connection:
-            return list((await connection.execute(statement)).all())
+            return list((await connection.execute(statement, params)).all())
 
-    async def first(self, statement: Executable) -> Row[Any] | None:
-        rows = await self.all(statement)
+    async def first(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> Row[Any] | None:
+        rows = await self.all(statement, params)
         return rows[0] if rows else None
 
     def close(self) -> None:

@@ -34,7 +34,7 @@ ALGORITHM = "HS256"
 KEY_CACHE_S = 30.0
 #: tolerated difference between the issuer's clock and ours
 CLOCK_SKEW_S = 60
-#: verified tokens remembered (oldest forgotten first)
+#: verified tokens remembered (least recently used forgotten first)
 VERIFIED_CACHE_SIZE = 4096
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
@@ -269,12 +269,13 @@ class TokenService:
         A token verified once is remembered until it expires (clients reuse a token for
         many calls); the remembered answer still honours expiry and key retirement.
         """
-        remembered = self._verified.get(token)
+        remembered = self._verified.pop(token, None)
         if remembered is not None:
             principal, kid, expires = remembered
             if expires > int(self._clock().timestamp()) and await self.keys.verification_key(kid):
+                # re-inserted as the newest: the cache forgets the least recently used first
+                self._verified[token] = remembered
                 return principal
-            del self._verified[token]
         principal, kid, expires = await self._verify(token)
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
             self._verified.pop(next(iter(self._verified)))
