@@ -9,6 +9,7 @@ from pathlib import Path
 
 from storelink.sandbox.report import COUNT_KEYS, report_document, write_report
 from storelink.sandbox.verify import (
+    ChannelObservation,
     Delivery,
     Observations,
     PartnerObservation,
@@ -143,3 +144,37 @@ def test_missing_inputs_are_not_run_and_the_report_says_why(tmp_path: Path) -> N
     path = tmp_path / "out" / "report.json"
     write_report(path, document)
     assert json.loads(path.read_text()) == document
+
+
+def test_channel_orders_confirmed_once_pass_and_every_defect_fails() -> None:
+    placed = frozenset({"W1", "W2", "W3", "W4"})
+    good = ChannelObservation(
+        placed=placed,
+        in_odoo=[("W1", "sale"), ("W2", "sale"), ("W3", "done"), ("W4", "sale"), ("W9", "sale")],
+        abandoned=frozenset({"W9"}),  # unanswered: allowed in Odoo once, not required
+    )
+    result = verify(replace(consistent(), channel=good))
+    assert result.passed, [c for c in result.checks if not c.passed]
+    assert result.counts["channel_orders_placed"] == result.counts["channel_orders_in_odoo"] == 4
+    bad = ChannelObservation(
+        placed=placed,
+        in_odoo=[("W1", "sale"), ("W1", "sale"), ("W2", "draft"), ("W3", "sale"), ("X", "sale")],
+    )
+    result = verify(replace(consistent(), channel=bad))
+    assert failing(replace(consistent(), channel=bad)) == {
+        "channel_orders_exactly_once": [
+            "order W1 is in Odoo 2 times",
+            "order W4 answered 201 but is not in Odoo",
+            "order W2 is in Odoo but not confirmed",
+            "order X is in Odoo but the channel never placed it",
+        ]
+    }
+    assert result.counts["channel_orders_duplicates"] == 1
+    assert result.counts["channel_orders_missing"] == 1
+    document = report_document(result, elapsed_s=1.0, odoo_round_trips=None)
+    assert document["channel_orders_in_odoo"] == 3
+    unread = ChannelObservation(placed=placed, in_odoo=None)
+    document = report_document(
+        verify(replace(consistent(), channel=unread)), elapsed_s=1.0, odoo_round_trips=None
+    )
+    assert document["passed"] is False and document["channel_orders_in_odoo"] is None

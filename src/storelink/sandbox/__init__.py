@@ -27,6 +27,8 @@ _EXPORTS: dict[str, str] = {
     "FaultSchedule": "storelink.sandbox.faults",
     "load_schedule": "storelink.sandbox.faults",
     "default_schedule": "storelink.sandbox.faults",
+    "ChannelSimulator": "storelink.sandbox.channel",
+    "ChannelObservation": "storelink.sandbox.verify",
     "Observations": "storelink.sandbox.verify",
     "Verification": "storelink.sandbox.verify",
     "verify": "storelink.sandbox.verify",

@@ -62,6 +62,10 @@ def sandbox(
     converge_timeout: Annotated[
         float, typer.Option(min=1, help="Seconds the estate may take to converge.")
     ] = 120.0,
+    channel_share: Annotated[
+        float,
+        typer.Option(min=0, max=1, help="Web orders through the API, as a share of --sales."),
+    ] = 0.05,
 ) -> None:
     """Run a simulated estate through outages against Odoo and verify the result.
 
@@ -99,6 +103,7 @@ def sandbox(
         cleanup=cleanup,
         converge_timeout_s=converge_timeout,
         defect=_defect(),
+        channel_share=channel_share,
     )
     result = asyncio.run(run_sandbox(options, console=Console()))
     raise typer.Exit(0 if result.passed else 1)

@@ -8,7 +8,8 @@ The order of things:
    created; the hub starts (:class:`~storelink.sandbox.hub_process.HubProcess`).
 3. The agents start and pull their catalog; trading starts once every store
    can price every SKU.
-4. Tills post the transactions; scheduled faults fire as progress passes them.
+4. Tills post the transactions and the web channel posts its orders to the hub's
+   API beside them; scheduled faults fire as progress passes them.
 5. Every fault window is closed; the run waits (bounded) until the estate has
    converged, then reads everything back for :func:`~storelink.sandbox.verify.verify`.
 """
@@ -47,6 +48,7 @@ from storelink.hub import bind, serve_app
 from storelink.model import Price, StockPosition, utcnow
 from storelink.ops import get_logger
 from storelink.sandbox.agents import StoreAgents, StoreCredentials
+from storelink.sandbox.channel import CHANNEL, ChannelSimulator
 from storelink.sandbox.estate import Estate
 from storelink.sandbox.faults import (
     FaultCursor,
@@ -72,7 +74,7 @@ from storelink.sandbox.partners import (
     register_partners,
 )
 from storelink.sandbox.tills import Tills
-from storelink.sandbox.verify import Observations, TxnKey, verify
+from storelink.sandbox.verify import ChannelObservation, Observations, TxnKey, verify
 from storelink.sync.tables import sync_transactions
 from storelink.sync.uploads import RECORDED, WRITTEN
 from storelink.webhooks import Endpoint
@@ -102,6 +104,10 @@ class OdooSide(Protocol):
     async def change_prices(self, prices: Sequence[Price]) -> None: ...
 
     async def count_stock(self, counts: Sequence[StockPosition]) -> None: ...
+
+    async def channel_orders(self, channel: str) -> list[tuple[str, str]]:
+        """``(external ref, state)`` per ``sale.order`` of ``channel``."""
+        ...
 
     async def transactions(self) -> list[TxnKey]:
         """One key per till transaction record in Odoo (duplicates repeat; strangers included)."""
@@ -157,6 +163,7 @@ class EstateRun:
         self._hub: HubProcess | None = None
         self._agents: StoreAgents | None = None
         self._tills: Tills | None = None
+        self._channel: ChannelSimulator | None = None
         self._webhooks = {"ok": 0, "retrying": 0, "dead": 0}
         self._events_seen = (0.0, 0)
         self._events_per_s = 0.0
@@ -203,6 +210,10 @@ class EstateRun:
                     Role.STORE, store=store.code, rate_per_s=10_000, burst=10_000
                 )
                 credentials[store.code] = StoreCredentials(client.client_id, client.secret)
+            web = await tokens.add_client(
+                Role.CHANNEL, channel=CHANNEL, rate_per_s=10_000, burst=10_000
+            )
+            credentials[CHANNEL] = StoreCredentials(web.client_id, web.secret)
         finally:
             await engine.dispose()
         return endpoints, credentials
@@ -235,6 +246,7 @@ class EstateRun:
             receivers_url = await stack.enter_async_context(serve_app(receivers_app(self.partners)))
             settings = self._settings(data_dir)
             endpoints, credentials = await self._prepare_hub(settings, receivers_url)
+            web = credentials.pop(CHANNEL)
             self._enter("starting hub")
             hub = self._hub = HubProcess(settings)
             await hub.start()
@@ -263,18 +275,30 @@ class EstateRun:
                 rate=self.options.rate,
                 seed=self.options.seed,
             )
+            channel = self._channel = ChannelSimulator(
+                self.estate,
+                hub_url=hub.hub.url,
+                client_id=web.client_id,
+                client_secret=web.client_secret,
+                count=round(self.options.sales * self.options.channel_share),
+                total=self.options.sales,
+                seed=self.options.seed,
+            )
+            stack.push_async_callback(channel.aclose)
             cursor = FaultCursor(self.schedule)
             faults: asyncio.Task[None] | None = None
 
             async def fire_due(posted: int) -> None:
                 # faults apply in order, beside the tills: a till never waits for a hub restart
                 nonlocal faults
+                channel.fire(posted)
                 due = cursor.due(posted / self.options.sales)
                 if due:
                     faults = asyncio.create_task(self._apply_in_order(due, after=faults))
 
             trading_started = time.monotonic()
             await tills.run(before_each=fire_due)
+            await channel.finish()
             self.trading_s = time.monotonic() - trading_started
             await self._apply_in_order(cursor.closing(), after=faults)
 
@@ -459,6 +483,16 @@ class EstateRun:
             store_prices=store_prices,
             odoo_prices=await self.odoo.prices(self.estate),
             partners=await observe_partners(hub.engine, hub.log, self.partners, endpoints),
+            channel=await self._observe_channel(),
+        )
+
+    async def _observe_channel(self) -> ChannelObservation | None:
+        if self._channel is None or not self._channel.orders:
+            return None
+        return ChannelObservation(
+            placed=frozenset(self._channel.placed),
+            in_odoo=await self.odoo.channel_orders(CHANNEL),
+            abandoned=frozenset(self._channel.abandoned),
         )
 
     # -- live view ------------------------------------------------------------------------

@@ -98,6 +98,16 @@ class ConnectedOdoo:
             keys.append(key or ("sale", "?", f"sale.order#{row['id']}"))
         return keys
 
+    async def channel_orders(self, channel: str) -> list[tuple[str, str]]:
+        """``(external ref, state)`` per ``sale.order`` of ``channel`` (``<channel>:<ref>``)."""
+        prefix = f"{channel}:"
+        rows = await self._all(
+            "sale.order",
+            [["client_order_ref", "=like", f"{prefix}%"]],
+            ["client_order_ref", "state"],
+        )
+        return [(str(row["client_order_ref"])[len(prefix) :], str(row["state"])) for row in rows]
+
     async def stock(self, estate: Estate) -> dict[str, dict[str, Decimal]]:
         store_of = {s.location: s.code for s in estate.stores}
         stock: dict[str, dict[str, Decimal]] = {s.code: {} for s in estate.stores}

@@ -37,3 +37,5 @@ class SandboxOptions:
     #: the longest the estate may take to converge after the last sale
     converge_timeout_s: float = 120.0
     defect: Defect | None = None
+    #: web orders the simulated eCommerce channel posts, as a share of ``sales``
+    channel_share: float = 0.05

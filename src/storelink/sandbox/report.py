@@ -6,8 +6,9 @@ entry per check that failed or could not run, with its details. Example::
 
     {"sales_recorded": 2000, "sales_in_odoo": 2000, "duplicates": 0, "missing": 0,
      "stock_mismatches": 0, "price_mismatches": 0, "webhooks_delivered": 5400,
-     "webhooks_dead_lettered": 12, "order_violations": 0, "elapsed_s": 71.3,
-     "odoo_round_trips": 412, "passed": true, "failures": []}
+     "webhooks_dead_lettered": 12, "order_violations": 0, "channel_orders_placed": 100,
+     "channel_orders_in_odoo": 100, "channel_orders_duplicates": 0, "channel_orders_missing": 0,
+     "elapsed_s": 71.3, "odoo_round_trips": 412, "passed": true, "failures": []}
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ COUNT_KEYS = (
     "webhooks_delivered",
     "webhooks_dead_lettered",
     "order_violations",
+    "channel_orders_placed",
+    "channel_orders_in_odoo",
+    "channel_orders_duplicates",
+    "channel_orders_missing",
 )
 #: the checks that produce each count (a count is null when its check did not run)
 _PRODUCED_BY = {
@@ -43,6 +48,10 @@ _PRODUCED_BY = {
     "webhooks_delivered": "webhooks_delivered",
     "webhooks_dead_lettered": "webhooks_delivered",
     "order_violations": "webhook_order",
+    "channel_orders_placed": "channel_orders_exactly_once",
+    "channel_orders_in_odoo": "channel_orders_exactly_once",
+    "channel_orders_duplicates": "channel_orders_exactly_once",
+    "channel_orders_missing": "channel_orders_exactly_once",
 }
 
 

@@ -47,6 +47,22 @@ class PartnerObservation:
 
 
 @dataclass(frozen=True)
+class ChannelObservation:
+    """The web channel's orders: what the hub answered 201 for and what Odoo holds."""
+
+    #: external refs of the orders the hub answered 201 for
+    placed: frozenset[str]
+    #: one ``(external ref, state)`` per channel ``sale.order`` in Odoo; None when unreadable
+    in_odoo: Sequence[tuple[str, str]] | None
+    #: refs whose answer never came: allowed in Odoo at most once, not required
+    abandoned: frozenset[str] = frozenset()
+
+
+#: ``sale.order`` states of a confirmed order
+CONFIRMED_STATES = frozenset({"sale", "done"})
+
+
+@dataclass(frozen=True)
 class Observations:
     """Everything :func:`verify` compares. ``None`` means "could not be observed" plus why."""
 
@@ -58,6 +74,8 @@ class Observations:
     store_prices: PerStore | None
     odoo_prices: PerStore | None
     partners: Mapping[str, PartnerObservation] | None
+    #: the simulated eCommerce channel; None when the run had none
+    channel: ChannelObservation | None = None
     #: why an input is ``None``: input name -> reason
     unavailable: Mapping[str, str] = field(default_factory=dict)
 
@@ -237,4 +255,36 @@ def verify(observations: Observations) -> Verification:
                 f"{len(violations)} out-of-order deliveries",
             )
         )
+    if observations.channel is not None:
+        checks.append(_channel_check(observations, observations.channel, counts))
     return Verification(tuple(checks), dict(counts))
+
+
+def _channel_check(
+    observations: Observations, channel: ChannelObservation, counts: Counter[str]
+) -> CheckResult:
+    """Every order answered 201 is in Odoo exactly once, confirmed; nothing else is."""
+    name = "channel_orders_exactly_once"
+    counts["channel_orders_placed"] = len(channel.placed)
+    if channel.in_odoo is None:
+        return _not_run(name, observations, "channel_in_odoo")
+    found = Counter(ref for ref, _ in channel.in_odoo)
+    unconfirmed = sorted(
+        {ref for ref, state in channel.in_odoo if state not in CONFIRMED_STATES} & channel.placed
+    )
+    duplicates = sorted(r for r, n in found.items() if n > 1)
+    missing = sorted(channel.placed - set(found))
+    unknown = sorted(set(found) - channel.placed - channel.abandoned)
+    counts["channel_orders_in_odoo"] = len(channel.placed & set(found))
+    counts["channel_orders_duplicates"] = sum(found[r] - 1 for r in duplicates)
+    counts["channel_orders_missing"] = len(missing)
+    return _result(
+        name,
+        [f"order {r} is in Odoo {found[r]} times" for r in duplicates]
+        + [f"order {r} answered 201 but is not in Odoo" for r in missing]
+        + [f"order {r} is in Odoo but not confirmed" for r in unconfirmed]
+        + [f"order {r} is in Odoo but the channel never placed it" for r in unknown],
+        f"all {len(channel.placed)} channel orders are confirmed in Odoo exactly once",
+        f"{len(duplicates)} duplicated, {len(missing)} missing, "
+        f"{len(unconfirmed)} unconfirmed, {len(unknown)} unknown channel orders",
+    )

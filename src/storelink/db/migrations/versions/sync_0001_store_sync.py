@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("written_at", UtcDateTime),
         sa.Column("applied_revision", sa.BigInteger),
         sa.PrimaryKeyConstraint("id", name="pk_sync_transactions"),
-        sa.UniqueConstraint("store", "uuid", name="uq_sync_transactions_store"),
+        sa.UniqueConstraint("store", "uuid", name="uq_sync_transactions_store_uuid"),
     )
     op.create_index("ix_sync_transactions_status", "sync_transactions", ["status", "id"])
     op.create_index(
