@@ -48,7 +48,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storelink.config.sections import WebhookSettings
 from storelink.db import create_engine, upgrade
 from storelink.model import Event, EventType, Price, PriceScope, PriceScopeKind
-from storelink.webhooks import Dispatcher, EndpointSpec, EndpointStore, URLPolicy, fanout
+from storelink.ops.pii import Cipher, decode_key, new_key
+from storelink.webhooks import (
+    Dispatcher,
+    EndpointSpec,
+    EndpointStore,
+    SecretBox,
+    URLPolicy,
+    fanout,
+)
 from storelink.webhooks.signing import Signer, generate_secret
 from storelink.webhooks.tables import webhook_deliveries
 
@@ -201,10 +209,11 @@ async def storelink_setup(url: str, receivers: list[str]) -> tuple[AsyncEngine, 
     )
     engine = create_engine(url)
     await upgrade(engine)
-    store = EndpointStore(engine, policy=URLPolicy.from_settings(settings))
+    box = SecretBox(Cipher(decode_key(new_key())))  # a throw-away vault key for the run
+    store = EndpointStore(engine, box, policy=URLPolicy.from_settings(settings))
     for receiver in receivers:
         await store.add(EndpointSpec(url=receiver, max_concurrency=CONCURRENCY))
-    return engine, Dispatcher(engine, settings=settings)
+    return engine, Dispatcher(engine, settings=settings, secret_box=box)
 
 
 async def _delivered(engine: AsyncEngine, event_ids: set[str]) -> list[tuple[datetime, datetime]]:

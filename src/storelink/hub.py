@@ -38,7 +38,7 @@ from storelink.odoo import ChangeCapture, OdooConnector, OrderSync, open_connect
 from storelink.ops import get_logger
 from storelink.sync import Drain
 from storelink.sync.connector_writer import ConnectorWriter
-from storelink.webhooks import Dispatcher, fanout
+from storelink.webhooks import Dispatcher, SecretBox, fanout
 
 log = get_logger("storelink.hub")
 
@@ -287,7 +287,11 @@ class Hub:
         event_log = await open_event_log(self.settings, engine)
         self._stack.push_async_callback(event_log.close)
         self.log = event_log
-        dispatcher = Dispatcher(engine, settings=self.settings.webhooks)
+        dispatcher = Dispatcher(
+            engine,
+            settings=self.settings.webhooks,
+            secret_box=SecretBox.from_settings(self.settings),
+        )
         self._stack.push_async_callback(dispatcher.aclose)
         self.dispatcher = dispatcher
         fanout_worker = WebhookFanout(event_log, engine, dispatcher)

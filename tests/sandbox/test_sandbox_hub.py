@@ -16,7 +16,7 @@ from storelink.config.sections import ApiSettings, WebhookSettings
 from storelink.hub import Hub, bind, serve_app
 from storelink.model import Event, EventType, Payment, PaymentMethod, Sale, SaleLine, sale_key
 from storelink.sandbox.partners import PartnerReceiver, receivers_app
-from storelink.webhooks import EndpointSpec, EndpointStore, URLPolicy
+from storelink.webhooks import EndpointSpec, EndpointStore, SecretBox, URLPolicy
 
 
 def hub_settings(tmp_path: Path) -> Settings:
@@ -62,7 +62,11 @@ async def test_events_in_the_outbox_reach_a_subscribed_partner(tmp_path: Path) -
     partner = PartnerReceiver("shop")
     async with serve_app(receivers_app([partner])) as receivers, Hub(settings) as hub:
         assert hub.engine is not None
-        store = EndpointStore(hub.engine, policy=URLPolicy.from_settings(settings.webhooks))
+        store = EndpointStore(
+            hub.engine,
+            SecretBox.from_settings(settings),
+            policy=URLPolicy.from_settings(settings.webhooks),
+        )
         _, partner.secret = await store.add(
             EndpointSpec(
                 url=f"{receivers}/partners/shop", event_types=("storelink.sale.*",), ordered=True

@@ -6,10 +6,12 @@ import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storelink.config import Settings
 from storelink.config.sections import WebhookSettings
 from storelink.model import Event, EventType, Price, PriceScope, PriceScopeKind
 from storelink.webhooks import (
@@ -18,6 +20,7 @@ from storelink.webhooks import (
     HttpTransport,
     ManualClock,
     RetryPolicy,
+    SecretBox,
     URLPolicy,
 )
 from tests.webhooks.receiver import Receiver, serve
@@ -37,20 +40,37 @@ def webhook_settings() -> WebhookSettings:
 
 
 @pytest.fixture
+def secret_box(tmp_path: Path) -> SecretBox:
+    """Seals under a vault key generated once into a throw-away data dir."""
+    return SecretBox.from_settings(Settings(data_dir=tmp_path / "keys"))
+
+
+@pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
 def endpoints(
-    engine: AsyncEngine, webhook_settings: WebhookSettings, clock: ManualClock
+    engine: AsyncEngine,
+    webhook_settings: WebhookSettings,
+    clock: ManualClock,
+    secret_box: SecretBox,
 ) -> EndpointStore:
-    return EndpointStore(engine, policy=URLPolicy.from_settings(webhook_settings), clock=clock)
+    return EndpointStore(
+        engine,
+        policy=URLPolicy.from_settings(webhook_settings),
+        clock=clock,
+        secret_box=secret_box,
+    )
 
 
 @pytest.fixture
 async def dispatcher(
-    engine: AsyncEngine, webhook_settings: WebhookSettings, clock: ManualClock
+    engine: AsyncEngine,
+    webhook_settings: WebhookSettings,
+    clock: ManualClock,
+    secret_box: SecretBox,
 ) -> AsyncIterator[Dispatcher]:
     dispatcher = Dispatcher(
         engine,
@@ -58,6 +78,7 @@ async def dispatcher(
         clock=clock,
         transport=HttpTransport(),
         retry=RetryPolicy.from_settings(webhook_settings, rng=random.Random(7)),
+        secret_box=secret_box,
     )
     try:
         yield dispatcher

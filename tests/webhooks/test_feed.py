@@ -18,6 +18,7 @@ from storelink.webhooks import (
     EndpointSpec,
     EndpointStore,
     ManualClock,
+    SecretBox,
     URLPolicy,
     deliveries,
 )
@@ -47,9 +48,10 @@ async def test_events_from_the_bus_reach_the_partner_once(
     receiver: Receiver,
     webhook_settings: WebhookSettings,
     clock: ManualClock,
+    secret_box: SecretBox,
 ) -> None:
     engine = sqlite_engine
-    store = EndpointStore(engine, clock=clock)
+    store = EndpointStore(engine, clock=clock, secret_box=secret_box)
     store.policy = URLPolicy.from_settings(webhook_settings)
     endpoint, secret = await store.add(
         EndpointSpec(url=receiver.url("/bus"), event_types=("storelink.price.*",))
@@ -59,7 +61,7 @@ async def test_events_from_the_bus_reach_the_partner_once(
     async with engine.begin() as connection:
         await enqueue(connection, events)
 
-    dispatcher = Dispatcher(engine, settings=webhook_settings, clock=clock)
+    dispatcher = Dispatcher(engine, settings=webhook_settings, clock=clock, secret_box=secret_box)
     consumer = delivery_consumer(
         event_log, engine, dispatcher=dispatcher, clock=clock, fetch_wait_s=0.2
     )

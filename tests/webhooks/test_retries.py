@@ -23,6 +23,7 @@ from storelink.webhooks import (
     HttpTransport,
     ManualClock,
     RetryPolicy,
+    SecretBox,
     URLPolicy,
     deliveries,
     fanout,
@@ -133,7 +134,7 @@ async def test_410_gone_disables_the_endpoint_and_emits_an_event(
 
 
 async def test_endpoint_failing_for_the_whole_period_is_disabled(
-    engine: AsyncEngine, receiver: Receiver, clock: ManualClock
+    engine: AsyncEngine, receiver: Receiver, clock: ManualClock, secret_box: SecretBox
 ) -> None:
     settings = WebhookSettings(
         allow_http=True,
@@ -146,11 +147,11 @@ async def test_endpoint_failing_for_the_whole_period_is_disabled(
     receiver.answer = lambda path, index: (
         (200, {}) if index in (healthy_after.get(path, -1),) else (500, {})
     )
-    store = EndpointStore(engine, clock=clock)
+    store = EndpointStore(engine, clock=clock, secret_box=secret_box)
     store.policy = URLPolicy.from_settings(settings)
     dead, _ = await store.add(EndpointSpec(url=receiver.url("/dead")))
     flaky, _ = await store.add(EndpointSpec(url=receiver.url("/flaky")))
-    dispatcher = Dispatcher(engine, settings=settings, clock=clock)
+    dispatcher = Dispatcher(engine, settings=settings, clock=clock, secret_box=secret_box)
     try:
         await fanout(engine, price_event(version=1), clock=clock)
         await dispatcher.run_once()  # both fail at t=0
@@ -243,6 +244,7 @@ async def test_restart_mid_schedule_loses_nothing_and_sends_nothing_twice(
     webhook_settings: WebhookSettings,
     receiver: Receiver,
     clock: ManualClock,
+    secret_box: SecretBox,
 ) -> None:
     from storelink.db import upgrade
 
@@ -251,12 +253,12 @@ async def test_restart_mid_schedule_loses_nothing_and_sends_nothing_twice(
     )
     engine = create_engine(database_url)
     await upgrade(engine)
-    store = EndpointStore(engine, clock=clock)
+    store = EndpointStore(engine, clock=clock, secret_box=secret_box)
     store.policy = URLPolicy.from_settings(webhook_settings)
     await store.add(EndpointSpec(url=receiver.url("/retried")))
     await store.add(EndpointSpec(url=receiver.url("/inflight")))
     await fanout(engine, [price_event(version=v) for v in (1, 2)], clock=clock)
-    first = Dispatcher(engine, settings=webhook_settings, clock=clock)
+    first = Dispatcher(engine, settings=webhook_settings, clock=clock, secret_box=secret_box)
     assert await first.run_once() == 2 + 2  # /retried: one failed, one delivered; /inflight ok
     # a crash mid-flight: claimed and sent, but the hub dies before recording
     await fanout(engine, price_event(version=3), clock=clock)
@@ -271,6 +273,7 @@ async def test_restart_mid_schedule_loses_nothing_and_sends_nothing_twice(
         settings=webhook_settings,
         clock=clock,
         transport=HttpTransport(),
+        secret_box=secret_box,
     )
     try:
         clock.advance(5)

@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 from storelink.api import HubState, Principal, Role, create_app
 from storelink.bus.tables import outbox
 from storelink.config import Settings
-from storelink.webhooks import Intake
+from storelink.webhooks import Intake, SecretBox
 from tests.webhooks.conftest import price_event
 from tests.webhooks.receiver import listen
 
@@ -30,15 +30,25 @@ def engine(sqlite_engine: AsyncEngine) -> AsyncEngine:
 
 
 @pytest.fixture
-def hub_app(tmp_path: Path, sqlite_url: str, engine: AsyncEngine) -> FastAPI:
+def hub_settings(tmp_path: Path, sqlite_url: str) -> Settings:
     generous = {role.value: {"per_s": 10_000, "burst": 10_000} for role in Role}
-    settings = Settings(
+    return Settings(
         data_dir=tmp_path / "data",
         database_url=sqlite_url,
         api={"rate_limits": generous},
         webhooks={"allow_http": True, "allowed_hosts": ["127.0.0.1"]},
     )
-    return create_app(settings, engine=engine, migrate=False)
+
+
+@pytest.fixture
+def secret_box(hub_settings: Settings) -> SecretBox:
+    """The hub's own box: secrets written here are the ones its routes open."""
+    return SecretBox.from_settings(hub_settings)
+
+
+@pytest.fixture
+def hub_app(hub_settings: Settings, engine: AsyncEngine) -> FastAPI:
+    return create_app(hub_settings, engine=engine, migrate=False)
 
 
 @pytest.fixture
@@ -62,9 +72,9 @@ def _signed(
 
 
 async def test_inbound_accepts_signed_payloads_and_refuses_bad_ones(
-    engine: AsyncEngine, hub_url: str
+    engine: AsyncEngine, hub_url: str, secret_box: SecretBox
 ) -> None:
-    secret = await Intake(engine).add_source("loyalty")
+    secret = await Intake(engine, secret_box=secret_box).add_source("loyalty")
     event = price_event()
     body = event.model_dump_json()
     url = f"{hub_url}/v1/inbound/loyalty"
@@ -102,9 +112,9 @@ async def test_inbound_accepts_signed_payloads_and_refuses_bad_ones(
 
 
 async def test_same_event_under_a_new_webhook_id_is_a_duplicate_not_a_second_effect(
-    engine: AsyncEngine, hub_url: str
+    engine: AsyncEngine, hub_url: str, secret_box: SecretBox
 ) -> None:
-    secret = await Intake(engine).add_source("shop")
+    secret = await Intake(engine, secret_box=secret_box).add_source("shop")
     body = price_event().model_dump_json()
     async with httpx2.AsyncClient() as http:
         first = await http.post(

@@ -13,6 +13,7 @@ from storelink.webhooks import (
     EndpointSpec,
     EndpointStore,
     ManualClock,
+    SecretBox,
     deliveries,
     fanout,
 )
@@ -26,12 +27,16 @@ async def test_two_workers_never_send_the_same_delivery_twice(
     receiver: Receiver,
     clock: ManualClock,
     webhook_settings: WebhookSettings,
+    secret_box: SecretBox,
 ) -> None:
     for path in ("/a", "/b", "/c"):
         await endpoints.add(EndpointSpec(url=receiver.url(path), max_concurrency=5))
     events = [price_event(version=v) for v in range(1, 21)]
     await fanout(engine, events, clock=clock)
-    workers = [Dispatcher(engine, settings=webhook_settings, clock=clock) for _ in range(2)]
+    workers = [
+        Dispatcher(engine, settings=webhook_settings, clock=clock, secret_box=secret_box)
+        for _ in range(2)
+    ]
     try:
         sent = 0
         while sent < 60:

@@ -77,7 +77,7 @@ from storelink.sandbox.tills import Tills
 from storelink.sandbox.verify import ChannelObservation, Observations, TxnKey, verify
 from storelink.sync.tables import sync_transactions
 from storelink.sync.uploads import RECORDED, WRITTEN
-from storelink.webhooks import Endpoint
+from storelink.webhooks import Endpoint, SecretBox
 
 log = get_logger("storelink.sandbox")
 
@@ -201,7 +201,11 @@ class EstateRun:
         try:
             await upgrade(engine)
             endpoints = await register_partners(
-                engine, settings.webhooks, receivers_url, self.partners
+                engine,
+                settings.webhooks,
+                SecretBox.from_settings(settings),
+                receivers_url,
+                self.partners,
             )
             tokens = HubState(settings=settings, engine=engine).tokens
             credentials = {}

@@ -22,7 +22,14 @@ from storelink.bus import EventLog
 from storelink.config.sections import WebhookSettings
 from storelink.model import Event
 from storelink.sandbox.verify import Delivery, PartnerObservation
-from storelink.webhooks import Endpoint, EndpointSpec, EndpointStore, URLPolicy, dead_letters
+from storelink.webhooks import (
+    Endpoint,
+    EndpointSpec,
+    EndpointStore,
+    SecretBox,
+    URLPolicy,
+    dead_letters,
+)
 from storelink.webhooks.tables import webhook_deliveries
 
 
@@ -108,10 +115,14 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 
 
 async def register_partners(
-    engine: AsyncEngine, settings: WebhookSettings, base_url: str, partners: list[PartnerReceiver]
+    engine: AsyncEngine,
+    settings: WebhookSettings,
+    secret_box: SecretBox,
+    base_url: str,
+    partners: list[PartnerReceiver],
 ) -> dict[str, Endpoint]:
     """One ordered endpoint per partner at ``base_url``; each receiver learns its secret."""
-    store = EndpointStore(engine, policy=URLPolicy.from_settings(settings))
+    store = EndpointStore(engine, secret_box, policy=URLPolicy.from_settings(settings))
     endpoints: dict[str, Endpoint] = {}
     for partner in partners:
         endpoint, partner.secret = await store.add(

@@ -30,6 +30,7 @@ from storelink.webhooks.recovery import (
     replay_failed,
 )
 from storelink.webhooks.retry import RetryPolicy, parse_retry_after
+from storelink.webhooks.secrets import SecretBox, SecretSet
 from storelink.webhooks.signing import Signer, generate_secret, verify
 from storelink.webhooks.ssrf import URLPolicy
 
@@ -49,6 +50,8 @@ __all__ = [
     "ManualClock",
     "Outcome",
     "RetryPolicy",
+    "SecretBox",
+    "SecretSet",
     "Signer",
     "SystemClock",
     "Transport",

@@ -22,6 +22,7 @@ from storelink.errors import StorageError, UsageError
 from storelink.webhooks import recovery
 from storelink.webhooks.endpoints import Endpoint, EndpointSpec, EndpointStore
 from storelink.webhooks.intake import Intake
+from storelink.webhooks.secrets import SecretBox
 from storelink.webhooks.ssrf import URLPolicy
 
 T = TypeVar("T")
@@ -88,6 +89,7 @@ def _store(engine: AsyncEngine, settings: Settings) -> EndpointStore:
         policy=URLPolicy.from_settings(settings.webhooks),
         rotation_overlap_s=settings.webhooks.rotation_overlap_s,
         default_concurrency=settings.webhooks.max_concurrency,
+        secret_box=SecretBox.from_settings(settings),
     )
 
 
@@ -296,7 +298,10 @@ def sources_add(
     config: ConfigOption = None,
 ) -> None:
     """Register an inbound source; prints its secret (shown only once)."""
-    secret = _run(config, lambda engine, _s: Intake(engine).add_source(name))
+    secret = _run(
+        config,
+        lambda engine, s: Intake(engine, secret_box=SecretBox.from_settings(s)).add_source(name),
+    )
     console.print(f"source {name}")
     console.print(f"secret {secret}")
 
@@ -304,7 +309,9 @@ def sources_add(
 @sources_app.command("list")
 def sources_list(config: ConfigOption = None) -> None:
     """List inbound sources."""
-    for source in _run(config, lambda engine, _s: Intake(engine).sources()):
+    for source in _run(
+        config, lambda engine, s: Intake(engine, secret_box=SecretBox.from_settings(s)).sources()
+    ):
         console.print(f"{source.name}\t{source.created_at.isoformat(timespec='seconds')}")
 
 
@@ -314,7 +321,10 @@ def sources_remove(
     config: ConfigOption = None,
 ) -> None:
     """Forget an inbound source (its payloads are refused from now on)."""
-    _run(config, lambda engine, _s: Intake(engine).remove_source(name))
+    _run(
+        config,
+        lambda engine, s: Intake(engine, secret_box=SecretBox.from_settings(s)).remove_source(name),
+    )
     console.print(f"removed {name}")
 
 
@@ -335,7 +345,9 @@ def worker_command(config: ConfigOption = None) -> None:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signum, stop.set)
         log = await open_event_log(settings, engine)
-        dispatcher = Dispatcher(engine, settings=settings.webhooks)
+        dispatcher = Dispatcher(
+            engine, settings=settings.webhooks, secret_box=SecretBox.from_settings(settings)
+        )
         consumer = delivery_consumer(log, engine, dispatcher=dispatcher)
         console.print("webhooks worker running (Ctrl-C stops)")
         try:

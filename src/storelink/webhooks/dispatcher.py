@@ -42,8 +42,9 @@ from storelink.webhooks.delivery import (
     WebhookRequest,
     WebhookResponse,
 )
-from storelink.webhooks.endpoints import SecretSet, disable_endpoint, load_secrets
+from storelink.webhooks.endpoints import disable_endpoint
 from storelink.webhooks.retry import RETRY_AFTER_STATUSES, RetryPolicy, parse_retry_after
+from storelink.webhooks.secrets import SecretBox, SecretSet
 from storelink.webhooks.signing import Signer
 from storelink.webhooks.ssrf import URLPolicy
 from storelink.webhooks.tables import webhook_attempts, webhook_deliveries, webhook_endpoints
@@ -125,8 +126,11 @@ class Dispatcher:
         policy: URLPolicy | None = None,
         retry: RetryPolicy | None = None,
         batch_size: int = 1000,
+        secret_box: SecretBox,
     ) -> None:
         self._engine = engine
+        # SecretBox.from_settings(settings): every process opens secrets with the hub's vault key
+        self._box = secret_box
         self._settings = settings or WebhookSettings()
         self._transport = transport or HttpTransport()
         self._owns_transport = transport is None
@@ -239,7 +243,10 @@ class Dispatcher:
             leased = {claim.endpoint_id for claim in claims}
             for row, _ in wanted:
                 if row.id in leased and self._secrets.get(row.id, (None,))[0] != row.updated_at:
-                    self._secrets[row.id] = (row.updated_at, await load_secrets(connection, row.id))
+                    self._secrets[row.id] = (
+                        row.updated_at,
+                        await self._box.endpoint_secrets(connection, row.id),
+                    )
         for endpoint_id in {claim.endpoint_id for claim in claims}:
             self._signers[endpoint_id] = Signer.of(self._secrets[endpoint_id][1].active(now))
         wall = datetime.now(UTC)

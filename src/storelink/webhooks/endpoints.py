@@ -6,7 +6,8 @@ An endpoint is a URL plus what it subscribes to (event type patterns with
 whether one partition key's events go out strictly in order, and whether it is
 enabled (with the reason when not)::
 
-    store = EndpointStore(engine, policy=URLPolicy.from_settings(settings.webhooks))
+    store = EndpointStore(engine, policy=URLPolicy.from_settings(settings.webhooks),
+                          secret_box=SecretBox.from_settings(settings))
     endpoint, secret = await store.add(EndpointSpec(url="https://partner.example/hooks",
                                                     event_types=("storelink.order.*",)))
 """
@@ -28,6 +29,7 @@ from storelink.bus.outbox import enqueue
 from storelink.errors import NotFoundError, ValidationError
 from storelink.model import Event, EventType, WebhookEndpointDisabled
 from storelink.webhooks.clock import Clock, SystemClock
+from storelink.webhooks.secrets import SecretBox
 from storelink.webhooks.signing import generate_secret
 from storelink.webhooks.ssrf import URLPolicy
 from storelink.webhooks.tables import webhook_endpoints, webhook_secrets
@@ -107,30 +109,6 @@ def _owned(endpoint_id: str, owner: str | None) -> Any:
     return clause
 
 
-@dataclass(frozen=True, slots=True)
-class SecretSet:
-    """An endpoint's secrets, newest first, each with the end of its overlap window."""
-
-    secrets: tuple[tuple[str, datetime | None], ...]
-
-    def active(self, now: datetime) -> list[str]:
-        return [secret for secret, expires in self.secrets if expires is None or expires > now]
-
-
-async def load_secrets(connection: AsyncConnection, endpoint_id: str) -> SecretSet:
-    rows = await connection.execute(
-        select(webhook_secrets.c.secret, webhook_secrets.c.expires_at)
-        .where(webhook_secrets.c.endpoint_id == endpoint_id)
-        .order_by(webhook_secrets.c.id.desc())
-    )
-    return SecretSet(tuple((row.secret, row.expires_at) for row in rows))
-
-
-async def active_secrets(connection: AsyncConnection, endpoint_id: str, now: datetime) -> list[str]:
-    """The secrets an endpoint signs with right now, newest first."""
-    return (await load_secrets(connection, endpoint_id)).active(now)
-
-
 async def disable_endpoint(
     connection: AsyncConnection, endpoint_id: str, reason: str, now: datetime
 ) -> bool:
@@ -175,6 +153,8 @@ class EndpointStore:
     """
 
     engine: AsyncEngine
+    #: seals secrets at rest: ``SecretBox.from_settings(settings)``, the hub's vault key
+    secret_box: SecretBox
     policy: URLPolicy = field(default_factory=URLPolicy)
     clock: Clock = field(default_factory=SystemClock)
     rotation_overlap_s: float = 86_400
@@ -212,11 +192,7 @@ class EndpointStore:
                     updated_at=now,
                 )
             )
-            await connection.execute(
-                insert(webhook_secrets).values(
-                    endpoint_id=endpoint_id, secret=secret, created_at=now
-                )
-            )
+            await self.secret_box.add_endpoint_secret(connection, endpoint_id, secret, now=now)
         return await self.get(endpoint_id), secret
 
     async def get(self, endpoint_id: str, *, owner: str | None = None) -> Endpoint:
@@ -285,11 +261,7 @@ class EndpointStore:
                 )
                 .values(expires_at=expires)
             )
-            await connection.execute(
-                insert(webhook_secrets).values(
-                    endpoint_id=endpoint_id, secret=secret, created_at=now
-                )
-            )
+            await self.secret_box.add_endpoint_secret(connection, endpoint_id, secret, now=now)
             # a new updated_at tells dispatchers to reload the endpoint's secrets
             await connection.execute(
                 update(webhook_endpoints)
@@ -302,4 +274,6 @@ class EndpointStore:
         """The secrets signing right now, newest first."""
         await self.get(endpoint_id, owner=owner)
         async with self.engine.connect() as connection:
-            return await active_secrets(connection, endpoint_id, self.clock.now())
+            return (await self.secret_box.endpoint_secrets(connection, endpoint_id)).active(
+                self.clock.now()
+            )

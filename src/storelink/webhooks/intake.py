@@ -29,6 +29,7 @@ from storelink.errors import (
 )
 from storelink.model import Event
 from storelink.webhooks.clock import Clock, SystemClock
+from storelink.webhooks.secrets import SecretBox
 from storelink.webhooks.signing import TOLERANCE, generate_secret, verify
 from storelink.webhooks.tables import inbound_seen, inbound_sources
 
@@ -60,6 +61,8 @@ class Intake:
     """Register sources and accept their signed payloads."""
 
     engine: AsyncEngine
+    #: seals source secrets at rest: ``SecretBox.from_settings(settings)``, the hub's vault key
+    secret_box: SecretBox
     clock: Clock = field(default_factory=SystemClock)
 
     async def add_source(self, name: str) -> str:
@@ -71,11 +74,7 @@ class Intake:
         secret = generate_secret()
         try:
             async with self.engine.begin() as connection:
-                await connection.execute(
-                    insert(inbound_sources).values(
-                        name=name, secret=secret, created_at=self.clock.now()
-                    )
-                )
+                await self.secret_box.add_source(connection, name, secret, now=self.clock.now())
         except IntegrityError as exc:
             raise ConflictError(f"inbound source {name} already exists", source=name) from exc
         return secret
@@ -106,9 +105,7 @@ class Intake:
         """
         now = self.clock.now()
         async with self.engine.begin() as connection:
-            secret = await connection.scalar(
-                select(inbound_sources.c.secret).where(inbound_sources.c.name == source)
-            )
+            secret = await self.secret_box.source_secret(connection, source)
             if secret is None:
                 raise NotFoundError(f"no inbound source {source}", source=source)
             message = verify([secret], headers, body, now=now)

@@ -23,6 +23,7 @@ from storelink.webhooks import recovery
 from storelink.webhooks.clock import CallableClock
 from storelink.webhooks.endpoints import Endpoint, EndpointSpec, EndpointStore
 from storelink.webhooks.intake import Intake
+from storelink.webhooks.secrets import SecretBox
 from storelink.webhooks.ssrf import URLPolicy
 
 router = APIRouter(tags=["webhooks"])
@@ -143,6 +144,7 @@ def _store(state: HubState) -> EndpointStore:
         clock=CallableClock(state.clock),
         rotation_overlap_s=settings.rotation_overlap_s,
         default_concurrency=settings.max_concurrency,
+        secret_box=SecretBox.from_settings(state.settings),
     )
 
 
@@ -163,7 +165,11 @@ def _scope(principal: Principal) -> str | None:
     responses=problem_responses(401, 404, 409, 422),
 )
 async def inbound(source: str, request: Request, state: HubState = Depends(hub_state)) -> object:
-    intake = Intake(state.engine, clock=CallableClock(state.clock))
+    intake = Intake(
+        state.engine,
+        clock=CallableClock(state.clock),
+        secret_box=SecretBox.from_settings(state.settings),
+    )
     try:
         accepted = await intake.accept(source, request.headers, await request.body())
     except ReplayedWebhookError as exc:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -63,7 +64,8 @@ webhook_secrets = Table(
         nullable=False,
         index=True,
     ),
-    Column("secret", String(128), nullable=False),
+    #: the secret sealed by :mod:`storelink.webhooks.secrets` (never stored in clear)
+    Column("sealed", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     #: end of a rotated-out secret's overlap window; None while current
     Column("expires_at", UtcDateTime),
@@ -118,7 +120,8 @@ inbound_sources = Table(
     "inbound_sources",
     metadata,
     Column("name", String(64), primary_key=True),
-    Column("secret", String(128), nullable=False),
+    #: the secret sealed by :mod:`storelink.webhooks.secrets` (never stored in clear)
+    Column("sealed", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
 
