@@ -9,13 +9,12 @@ That fault is read here as a ``None`` result.
 from __future__ import annotations
 
 import xmlrpc.client
-from collections.abc import Mapping
 from typing import Any
 
-from storelink.errors import OdooAuthenticationError, OdooProtocolError
+from storelink.errors import OdooProtocolError
 from storelink.odoo import faults
-from storelink.odoo.backend import Call, Credentials, Endpoint, keyword, positional
-from storelink.odoo.backends.wire import make_client, post
+from storelink.odoo.backends.legacy import LegacyRpcBackend
+from storelink.odoo.backends.wire import post
 
 NONE_FAULT = "cannot marshal None"
 
@@ -31,15 +30,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class XmlRpcBackend:
+class XmlRpcBackend(LegacyRpcBackend):
     """Odoo's XML-RPC endpoints."""
 
     name = "xmlrpc"
-
-    def __init__(self, endpoint: Endpoint) -> None:
-        self._client = make_client(endpoint)
-        self._credentials: Credentials | None = None
-        self._uid: int | None = None
 
     async def _rpc(self, service: str, function: str, args: list[Any], **context: Any) -> Any:
         body = xmlrpc.client.dumps(tuple(_plain(args)), function, allow_none=False).encode()
@@ -60,40 +54,3 @@ class XmlRpcBackend:
         except (ValueError, TypeError, xmlrpc.client.ResponseError) as exc:
             raise OdooProtocolError("XML-RPC answer cannot be parsed", **context) from exc
         return result
-
-    async def version(self) -> Mapping[str, Any]:
-        result = await self._rpc("common", "version", [])
-        if not isinstance(result, dict):
-            raise OdooProtocolError("common.version did not return a struct")
-        return result
-
-    async def authenticate(self, credentials: Credentials) -> int:
-        uid = await self._rpc(
-            "common",
-            "authenticate",
-            [credentials.database, credentials.login, credentials.secret, {}],
-        )
-        if not isinstance(uid, int) or isinstance(uid, bool):
-            raise OdooAuthenticationError(
-                f"Odoo refused login {credentials.login!r} on database {credentials.database!r}",
-                login=credentials.login,
-                database=credentials.database,
-            )
-        self._credentials, self._uid = credentials, uid
-        return uid
-
-    async def execute(self, call: Call) -> Any:
-        if self._credentials is None or self._uid is None:
-            raise OdooAuthenticationError("not authenticated")
-        c = self._credentials
-        args = [c.database, self._uid, c.secret, call.model, call.method]
-        return await self._rpc(
-            "object",
-            "execute_kw",
-            [*args, positional(call), keyword(call)],
-            model=call.model,
-            method=call.method,
-        )
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
