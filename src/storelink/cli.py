@@ -96,19 +96,26 @@ def schema_export(directory: Annotated[Path, typer.Argument(help="Output directo
 
 @hub_app.command("serve")
 def hub_serve(config: ConfigOption = None) -> None:
-    """Serve the hub API (migrates the database first)."""
-    import uvicorn
+    """Run the hub: the API and its workers, until Ctrl-C or SIGTERM.
 
-    from storelink.api import create_app
+    Workers: the outbox relay, webhook fan-out and delivery, and, when Odoo is
+    configured, change capture, channel order sync and the store-sync drain
+    (they wait for Odoo while it is unreachable). Migrates the database first.
+    """
+    from storelink.hub import Hub
+    from storelink.ops import stop_on_signals
 
     settings = load_settings(config)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api.host,
-        port=settings.api.port,
-        log_config=None,
-        access_log=False,
-    )
+
+    async def main() -> None:
+        stop = stop_on_signals()
+        async with Hub(settings) as hub:
+            workers = ", ".join(type(w).__name__ for w in hub.workers)
+            console.print(f"hub serving on {hub.url} (workers: {workers})", highlight=False)
+            await hub.run(stop)
+        console.print("hub stopped")
+
+    asyncio.run(main())
 
 
 def _register_parts(argv: list[str]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -52,7 +51,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the local POS API and keep the store in sync with the hub."""
         from storelink.edge.agent import Agent, AgentConfig
-        from storelink.ops import configure_logging
+        from storelink.ops import configure_logging, stop_on_signals
 
         settings = load_settings(config)
         configure_logging(settings.observability)
@@ -61,10 +60,7 @@ def register(app: typer.Typer) -> None:
         )
 
         async def main() -> None:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
+            stop = stop_on_signals()
             agent = Agent(agent_config)
             # everything built so far lives as long as the process: keep the collector off it,
             # which shortens the pauses a till would otherwise see as latency spikes
