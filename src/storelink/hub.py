@@ -1,8 +1,8 @@
 """The running hub: database, event log, Odoo connector, workers and the HTTP API in one object.
 
 ``Hub`` composes the parts; each long-running piece is a :class:`Worker`
-(``run_once`` / ``run(stop)``): the outbox relay, the webhook fan-out consumer
-and dispatcher, and — through :class:`OdooLink`, once Odoo answers — change
+(``run_once`` / ``run(stop)``): the outbox relay, the webhook fan-out consumer,
+dispatcher and retention pruner, and — through :class:`OdooLink`, once Odoo answers — change
 capture, channel order sync and the store-sync drain. The API is served by
 uvicorn on ``settings.api.host:port``::
 
@@ -29,16 +29,17 @@ import httpx2
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storelink.bus import EventLog, Relay, Subscription, open_event_log
+from storelink.bus import EventLog, Relay, open_event_log
 from storelink.config import Settings
-from storelink.config.sections import OdooSettings
+from storelink.config.sections import BusSettings, OdooSettings
 from storelink.db import create_engine, upgrade
 from storelink.errors import OdooError
 from storelink.odoo import ChangeCapture, OdooConnector, OrderSync, open_connector
 from storelink.ops import get_logger
 from storelink.sync import Drain
 from storelink.sync.connector_writer import ConnectorWriter
-from storelink.webhooks import Dispatcher, SecretBox, fanout
+from storelink.webhooks import Dispatcher, Pruner, SecretBox
+from storelink.webhooks.feed import WebhookFeed
 
 log = get_logger("storelink.hub")
 
@@ -130,8 +131,10 @@ class OdooLink:
         *,
         transport: Callable[[], httpx2.AsyncBaseTransport] | None = None,
         retry_s: float = 1.0,
+        bus: BusSettings | None = None,
     ) -> None:
         self.settings = settings
+        self.bus = bus or BusSettings()
         self.engine = engine
         self.log = event_log
         self.transport = transport
@@ -157,7 +160,7 @@ class OdooLink:
         self.connector = connector
         self.workers = [
             ChangeCapture(self.engine, connector, interval_s=self.settings.poll_interval_s),
-            OrderSync(self.log, self.engine, connector),
+            OrderSync(self.log, self.engine, connector, bus=self.bus),
             Drain(self.engine, ConnectorWriter(connector)),
         ]
         log.info("hub.odoo_connected", version=connector.version, protocol=connector.protocol)
@@ -183,59 +186,6 @@ class OdooLink:
 
     async def aclose(self) -> None:
         await self._stack.aclose()
-
-
-class WebhookFanout:
-    """Turns logged events into webhook deliveries, one batch per database transaction.
-
-    ``fanout`` inserts at most one delivery per endpoint and event id (a unique
-    index), so a batch redelivered after a crash between commit and ack adds
-    nothing: no per-event dedup mark, and no commit per event (each commit is
-    an fsync on SQLite, which would cap fan-out at a few hundred events/s).
-    """
-
-    def __init__(
-        self,
-        event_log: EventLog,
-        engine: AsyncEngine,
-        dispatcher: Dispatcher,
-        *,
-        group: str = "webhooks",
-        batch: int = 500,
-        fetch_wait_s: float = 0.2,
-    ) -> None:
-        self.log = event_log
-        self.engine = engine
-        self.dispatcher = dispatcher
-        self.subscription = Subscription(group, ("*",))
-        self.batch = batch
-        self.fetch_wait_s = fetch_wait_s
-        self._subscribed = False
-
-    async def run_once(self) -> int:
-        if not self._subscribed:
-            await self.log.subscribe(self.subscription)
-            self._subscribed = True
-        deliveries = await self.log.fetch(
-            self.subscription.group, batch=self.batch, wait_s=self.fetch_wait_s
-        )
-        if not deliveries:
-            return 0
-        async with self.engine.begin() as connection:
-            created = await fanout(connection, [d.event for d in deliveries])
-        await self.log.ack(deliveries)
-        if created:
-            self.dispatcher.wake()
-        return len(deliveries)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # keep fanning out; unacked events come back after ack_wait
-                log.exception("hub.webhook_fanout_failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
 
 
 @dataclass
@@ -294,10 +244,19 @@ class Hub:
         )
         self._stack.push_async_callback(dispatcher.aclose)
         self.dispatcher = dispatcher
-        fanout_worker = WebhookFanout(event_log, engine, dispatcher)
-        self.workers = [Relay(engine, event_log), fanout_worker, dispatcher]
+        fanout_worker = WebhookFeed(
+            event_log, engine, dispatcher, ack_wait_s=self.settings.bus.ack_wait_s
+        )
+        pruner = Pruner.from_settings(engine, self.settings.webhooks)
+        self.workers = [Relay(engine, event_log), fanout_worker, dispatcher, pruner]
         if self.settings.odoo.url is not None:
-            odoo = OdooLink(self.settings.odoo, engine, event_log, transport=self.odoo_transport)
+            odoo = OdooLink(
+                self.settings.odoo,
+                engine,
+                event_log,
+                transport=self.odoo_transport,
+                bus=self.settings.bus,
+            )
             self._stack.push_async_callback(odoo.aclose)
             self.odoo = odoo
             self.workers.append(odoo)

@@ -11,6 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.bus import Consumer, EventLog, RetryPolicy, current_connection
+from storelink.config.sections import BusSettings
 from storelink.errors import ConsumerError
 from storelink.model import Event, utcnow
 from storelink.ops.metrics import REGISTRY
@@ -208,3 +209,30 @@ def test_retry_policy_backs_off_with_bounded_jitter() -> None:
     assert len(set(delays)) == len(delays)  # jittered, not a fixed ladder
     with pytest.raises(ValueError):
         RetryPolicy(max_attempts=0)
+
+
+async def test_a_configured_consumer_follows_the_bus_settings(
+    sqlite_engine: AsyncEngine, event_log: EventLog
+) -> None:
+    attempts: list[str] = []
+
+    async def handle(event: Event) -> None:
+        attempts.append(event.id)
+        raise ValueError("never applies")
+
+    settings = BusSettings(max_deliver=1, ack_wait_s=7.0, processed_retention_s=60.0)
+    consumer = Consumer.configured(
+        settings, event_log, sqlite_engine, group="tuned", handler=handle, fetch_wait_s=0.3
+    )
+    assert consumer.subscription.ack_wait_s == 7.0
+    assert consumer.processed_retention_s == 60.0
+    poison = stock_moved("T")
+    await event_log.append([poison])
+    for _ in range(20):
+        await consumer.run_once()
+        if await event_log.dead_letters("tuned"):
+            break
+    # max_deliver = 1: the first failure is final, with no retry in between
+    (letter,) = await event_log.dead_letters("tuned")
+    assert (letter.event_id, letter.attempts) == (poison.id, 1)
+    assert attempts == [poison.id]

@@ -22,7 +22,7 @@ from storelink.webhooks import (
     URLPolicy,
     deliveries,
 )
-from storelink.webhooks.feed import delivery_consumer
+from storelink.webhooks.feed import WebhookFeed
 from tests.webhooks.conftest import price_event
 from tests.webhooks.receiver import Receiver
 
@@ -62,17 +62,15 @@ async def test_events_from_the_bus_reach_the_partner_once(
         await enqueue(connection, events)
 
     dispatcher = Dispatcher(engine, settings=webhook_settings, clock=clock, secret_box=secret_box)
-    consumer = delivery_consumer(
-        event_log, engine, dispatcher=dispatcher, clock=clock, fetch_wait_s=0.2
-    )
+    feed = WebhookFeed(event_log, engine, dispatcher, clock=clock, fetch_wait_s=0.2)
     try:
         assert await Relay(engine, event_log).run_once() == 3
         handled = 0
         while handled < 3:
-            handled += await consumer.run_once()
+            handled += await feed.run_once()
         # the relay publishing again (a crash before marking) creates nothing new
         await event_log.append(events)
-        await consumer.run_once()
+        await feed.run_once()
         assert await dispatcher.run_once() == 3
     finally:
         await dispatcher.aclose()

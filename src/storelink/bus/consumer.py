@@ -39,6 +39,7 @@ from storelink.bus.metrics import HANDLE_SECONDS
 from storelink.bus.retry import RetryPolicy
 from storelink.bus.tables import processed_events
 from storelink.bus.worker import idle
+from storelink.config.sections import BusSettings
 from storelink.errors import ConsumerError
 from storelink.model import Event, utcnow
 from storelink.ops.logging import get_logger
@@ -94,6 +95,30 @@ class Consumer:
         self.processed_retention_s = processed_retention_s
         self.clock = clock
         self._subscribed = False
+
+    @classmethod
+    def configured(
+        cls,
+        settings: BusSettings,
+        log: EventLog,
+        engine: AsyncEngine,
+        *,
+        group: str,
+        handler: Handler,
+        **options: Any,
+    ) -> Consumer:
+        """A consumer following ``[bus]``: ack wait, deliveries before the dead letters
+        (``max_deliver``) and how long processed ids are kept for dedup."""
+        return cls(
+            log,
+            engine,
+            group=group,
+            handler=handler,
+            retry=RetryPolicy(max_attempts=settings.max_deliver),
+            ack_wait_s=settings.ack_wait_s,
+            processed_retention_s=settings.processed_retention_s,
+            **options,
+        )
 
     async def start(self) -> None:
         """Create the group in the log (idempotent; ``run_once`` does it on first use)."""

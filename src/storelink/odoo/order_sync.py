@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.bus import Consumer, EventLog, RetryPolicy, enqueue
+from storelink.config.sections import BusSettings
 from storelink.model import Event, EventType, Order, OrderStatus, order_key
 from storelink.odoo.connector import OdooConnector
 
@@ -37,19 +39,18 @@ class OrderSync:
         engine: AsyncEngine,
         connector: OdooConnector,
         *,
+        bus: BusSettings | None = None,
         retry: RetryPolicy | None = None,
         fetch_wait_s: float = 1.0,
     ) -> None:
         self.engine = engine
         self.odoo = connector
-        self.consumer = Consumer(
-            log,
-            engine,
-            group=GROUP,
-            handler=self.handle,
-            types=(EventType.ORDER_CREATED.value,),
-            retry=retry,
-            fetch_wait_s=fetch_wait_s,
+        options: dict[str, Any] = {"types": (EventType.ORDER_CREATED.value,)}
+        options["fetch_wait_s"] = fetch_wait_s
+        if retry is not None:
+            options["retry"] = retry
+        self.consumer = Consumer.configured(
+            bus or BusSettings(), log, engine, group=GROUP, handler=self.handle, **options
         )
 
     async def handle(self, event: Event) -> None:
