@@ -120,3 +120,21 @@ async def test_key_expires_after_ttl(
             await connection.execute(select(func.count()).select_from(api_idempotency))
         ).scalar()
     assert rows == 0
+
+
+async def test_stored_answers_are_sealed_at_rest(
+    client: httpx2.AsyncClient, hub: HubState, auth: Minter
+) -> None:
+    # a new client's secret is shown once, in the answer the middleware keeps for replays
+    headers = {**await auth(Role.ADMIN), "Idempotency-Key": "new-client"}
+    body = {"role": "store", "store": "S001"}
+    first = await client.post("/v1/admin/clients", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    secret = first.json()["client_secret"]
+    async with hub.engine.connect() as connection:
+        stored = (await connection.execute(select(api_idempotency.c.body))).scalars().all()
+    assert stored and all(secret.encode() not in bytes(raw) for raw in stored)
+    assert all(b"client_secret" not in bytes(raw) for raw in stored)
+    again = await client.post("/v1/admin/clients", json=body, headers=headers)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["client_secret"] == secret

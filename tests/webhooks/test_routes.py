@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import httpx2
@@ -18,7 +19,7 @@ from standardwebhooks.webhooks import Webhook
 from storelink.api import HubState, Principal, Role, create_app
 from storelink.bus.tables import outbox
 from storelink.config import Settings
-from storelink.webhooks import Intake, SecretBox
+from storelink.webhooks import Intake, ManualClock, SecretBox
 from tests.webhooks.conftest import price_event
 from tests.webhooks.receiver import listen
 
@@ -199,3 +200,41 @@ async def test_partners_manage_only_their_own_endpoints(
         {"since": "2026-01-01T00:00:00Z", "scope": "all"},
     )
     assert replay.json() == {"requeued": 0}
+
+
+async def test_admins_rotate_a_source_secret_and_the_old_one_verifies_during_the_overlap(
+    hub_settings: Settings, engine: AsyncEngine, secret_box: SecretBox
+) -> None:
+    clock = ManualClock()  # the hub's clock: moved by hand past the overlap, no sleeping
+    app = create_app(hub_settings, engine=engine, migrate=False, clock=clock.now)
+    old = await Intake(engine, secret_box=secret_box).add_source("loyalty")
+    admin = await _bearer(app, Role.ADMIN)
+    partner = await _bearer(app, Role.PARTNER, "loyalty")
+
+    async def inbound(http: httpx2.AsyncClient, url: str, secret: str) -> int:
+        body = price_event().model_dump_json()
+        answer = await http.post(url, content=body, headers=_signed(secret, body, at=clock.now()))
+        return answer.status_code
+
+    async with listen(app) as port, httpx2.AsyncClient() as http:
+        base = f"http://127.0.0.1:{port}"
+
+        def rotate(source: str, headers: dict[str, str], body: object) -> Any:
+            return http.post(
+                f"{base}/v1/webhooks/sources/{source}/rotate-secret",
+                json=body,
+                headers={**headers, "Idempotency-Key": uuid4().hex},
+            )
+
+        assert (await rotate("loyalty", partner, {})).status_code == 403
+        assert (await rotate("nobody", admin, {})).status_code == 404
+        assert (await rotate("loyalty", admin, {"overlap_s": -1})).status_code == 422
+        rotated = await rotate("loyalty", admin, {"overlap_s": 300})
+        assert rotated.status_code == 200, rotated.text
+        new = rotated.json()["secret"]
+        assert new.startswith("whsec_") and new != old
+
+        url = f"{base}/v1/inbound/loyalty"
+        assert (await inbound(http, url, old), await inbound(http, url, new)) == (202, 202)
+        clock.advance(301)
+        assert (await inbound(http, url, old), await inbound(http, url, new)) == (401, 202)

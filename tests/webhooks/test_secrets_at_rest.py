@@ -23,7 +23,7 @@ from storelink.webhooks import (
     SecretBox,
     fanout,
 )
-from storelink.webhooks.tables import inbound_sources, webhook_secrets
+from storelink.webhooks.tables import inbound_source_secrets, inbound_sources, webhook_secrets
 from tests.webhooks.conftest import price_event
 from tests.webhooks.receiver import Receiver
 
@@ -43,6 +43,7 @@ async def _raw_rows(engine: AsyncEngine) -> list[bytes]:
         rows = [
             *(await connection.execute(select(webhook_secrets))).all(),
             *(await connection.execute(select(inbound_sources))).all(),
+            *(await connection.execute(select(inbound_source_secrets))).all(),
         ]
     return [_as_bytes(value) for row in rows for value in row]
 
@@ -58,19 +59,20 @@ async def test_no_clear_secret_is_stored_and_signing_still_works_across_rotation
     endpoint, old = await endpoints.add(EndpointSpec(url=receiver.url("/r")))
     new = await endpoints.rotate_secret(endpoint.id, overlap_s=3600)
     intake = Intake(engine, clock=clock, secret_box=secret_box)
-    inbound = await intake.add_source("loyalty")
+    inbound_old = await intake.add_source("loyalty")
+    inbound = await intake.rotate_secret("loyalty", overlap_s=3600)
 
     async with engine.connect() as connection:
         columns = await connection.run_sync(
             lambda sync: {
                 table: {c["name"] for c in inspect(sync).get_columns(table)}
-                for table in ("webhook_secrets", "inbound_sources")
+                for table in ("webhook_secrets", "inbound_sources", "inbound_source_secrets")
             }
         )
-    assert "secret" not in columns["webhook_secrets"] | columns["inbound_sources"]
+    assert "secret" not in set.union(*columns.values())
     stored = await _raw_rows(engine)
     assert len(stored) > 0
-    for secret in (old, new, inbound):
+    for secret in (old, new, inbound_old, inbound):
         for form in _forms(secret):
             assert not any(form in value for value in stored), "a clear secret is at rest"
 

@@ -7,6 +7,10 @@ key and body within ``api.idempotency_ttl_s`` (same status, headers and body,
 plus ``Idempotent-Replayed: true``); the same key with another body or path is
 422. Any other answer releases the key, so a corrected request may reuse it:
 4xx changed nothing and 5xx is worth retrying.
+
+Stored answer bodies are sealed with the vault key (AES-GCM, bound to the
+client and key): they can hold what must not sit in clear, such as a new API
+client's or webhook endpoint's secret, shown once, or a customer's details.
 """
 
 from __future__ import annotations
@@ -177,7 +181,9 @@ class IdempotencyMiddleware:
                     (k.encode("latin-1"), v.encode("latin-1")) for k, v in json.loads(row.headers)
                 ]
                 + [(b"idempotent-replayed", b"true")],
-                body=bytes(row.body or b""),
+                body=self.hub.cipher.open(bytes(row.body), _record(client_id, key))
+                if row.body
+                else b"",
             )
         return _Stored.problem(
             409,
@@ -232,7 +238,7 @@ class IdempotencyMiddleware:
                         headers=json.dumps(
                             [[k.decode("latin-1"), v.decode("latin-1")] for k, v in kept]
                         ),
-                        body=b"".join(chunks),
+                        body=self.hub.cipher.seal(b"".join(chunks), _record(client_id, key)),
                     )
                 )
             else:
@@ -282,6 +288,11 @@ def _bearer_secured(dependant: Dependant) -> bool:
     return any(
         isinstance(sub.call, HTTPBearer) or _bearer_secured(sub) for sub in dependant.dependencies
     )
+
+
+def _record(client_id: str, key: str) -> str:
+    # a sealed answer opens only as the answer of this client's key
+    return f"api_idempotency:{client_id}:{key}"
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:

@@ -30,11 +30,13 @@ class HubState:
     tokens: TokenService = field(init=False)
     rate_limiter: RateLimiter = field(init=False)
     vault: Vault = field(init=False)
+    #: seals what the hub keeps at rest under the vault key (PII, stored answers)
+    cipher: Cipher = field(init=False)
     #: lookups of the read model (inline on SQLite, see :mod:`storelink.api.reads`)
     reader: Reader = field(init=False)
 
     def __post_init__(self) -> None:
-        cipher = Cipher(load_vault_key(self.settings))
+        cipher = self.cipher = Cipher(load_vault_key(self.settings))
         keys = SigningKeys(self.engine, cipher, self.clock)
         self.tokens = TokenService(
             self.engine,

@@ -109,6 +109,10 @@ class WebhookSettings(Section):
     max_concurrency: int = Field(default=10, ge=1, le=1000)
     #: how often an idle dispatcher looks for due deliveries
     poll_interval_s: float = Field(default=0.5, gt=0, le=60)
+    #: delivered deliveries (and their attempt log) older than this are pruned; 0 keeps them
+    retention_days: float = Field(default=30, ge=0)
+    #: how often the hub prunes delivered history and expired inbound webhook-ids
+    prune_interval_s: float = Field(default=3600, gt=0, le=86_400)
 
 
 class AgentSettings(Section):

@@ -29,6 +29,7 @@ from storelink.webhooks.recovery import (
     replay_endpoint,
     replay_failed,
 )
+from storelink.webhooks.retention import Pruned, Pruner
 from storelink.webhooks.retry import RetryPolicy, parse_retry_after
 from storelink.webhooks.secrets import SecretBox, SecretSet
 from storelink.webhooks.signing import Signer, generate_secret, verify
@@ -49,6 +50,8 @@ __all__ = [
     "Intake",
     "ManualClock",
     "Outcome",
+    "Pruned",
+    "Pruner",
     "RetryPolicy",
     "SecretBox",
     "SecretSet",

@@ -4,8 +4,6 @@ and the delivery worker."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +20,7 @@ from storelink.errors import StorageError, UsageError
 from storelink.webhooks import recovery
 from storelink.webhooks.endpoints import Endpoint, EndpointSpec, EndpointStore
 from storelink.webhooks.intake import Intake
+from storelink.webhooks.retention import Pruner
 from storelink.webhooks.secrets import SecretBox
 from storelink.webhooks.ssrf import URLPolicy
 
@@ -90,6 +89,14 @@ def _store(engine: AsyncEngine, settings: Settings) -> EndpointStore:
         rotation_overlap_s=settings.webhooks.rotation_overlap_s,
         default_concurrency=settings.webhooks.max_concurrency,
         secret_box=SecretBox.from_settings(settings),
+    )
+
+
+def _intake(engine: AsyncEngine, settings: Settings) -> Intake:
+    return Intake(
+        engine,
+        secret_box=SecretBox.from_settings(settings),
+        rotation_overlap_s=settings.webhooks.rotation_overlap_s,
     )
 
 
@@ -249,10 +256,11 @@ def prune_command(
     before: Annotated[str, typer.Option("--before", help="ISO 8601 time; older history goes.")],
     config: ConfigOption = None,
 ) -> None:
-    """Forget delivered deliveries and attempt logs older than a time (dead letters stay)."""
+    """Forget delivered deliveries and their attempt logs older than a time (dead letters
+    and queued deliveries stay). The hub does this by itself after webhooks.retention_days."""
     when = _since(before, required=True)
-    count = _run(config, lambda engine, _s: recovery.prune(engine, before=when))
-    console.print(f"pruned {count} delivered deliveries")
+    pruned = _run(config, lambda engine, _s: Pruner(engine).prune_history(before=when))
+    console.print(f"pruned {pruned.deliveries} delivered deliveries ({pruned.attempts} attempts)")
 
 
 @dlq_app.command("list")
@@ -298,10 +306,7 @@ def sources_add(
     config: ConfigOption = None,
 ) -> None:
     """Register an inbound source; prints its secret (shown only once)."""
-    secret = _run(
-        config,
-        lambda engine, s: Intake(engine, secret_box=SecretBox.from_settings(s)).add_source(name),
-    )
+    secret = _run(config, lambda engine, s: _intake(engine, s).add_source(name))
     console.print(f"source {name}")
     console.print(f"secret {secret}")
 
@@ -309,9 +314,7 @@ def sources_add(
 @sources_app.command("list")
 def sources_list(config: ConfigOption = None) -> None:
     """List inbound sources."""
-    for source in _run(
-        config, lambda engine, s: Intake(engine, secret_box=SecretBox.from_settings(s)).sources()
-    ):
+    for source in _run(config, lambda engine, s: _intake(engine, s).sources()):
         console.print(f"{source.name}\t{source.created_at.isoformat(timespec='seconds')}")
 
 
@@ -321,37 +324,53 @@ def sources_remove(
     config: ConfigOption = None,
 ) -> None:
     """Forget an inbound source (its payloads are refused from now on)."""
-    _run(
-        config,
-        lambda engine, s: Intake(engine, secret_box=SecretBox.from_settings(s)).remove_source(name),
-    )
+    _run(config, lambda engine, s: _intake(engine, s).remove_source(name))
     console.print(f"removed {name}")
+
+
+@sources_app.command("rotate-secret")
+def sources_rotate(
+    name: Annotated[str, typer.Argument(metavar="SOURCE")],
+    overlap: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds the old secret is still accepted (default: webhooks.rotation_overlap_s)."
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Give a source a new secret (shown only once); payloads signed with the old one are
+    accepted too until the overlap ends."""
+    secret = _run(
+        config, lambda engine, s: _intake(engine, s).rotate_secret(name, overlap_s=overlap)
+    )
+    console.print(f"source {name}")
+    console.print(f"secret {secret}")
 
 
 @webhooks_app.command("worker")
 def worker_command(config: ConfigOption = None) -> None:
-    """Run the delivery worker: the bus consumer that fans events out, and the dispatcher.
+    """Run the delivery worker: the bus consumer that fans events out, the dispatcher, and
+    the retention pruner.
 
     Stops cleanly on Ctrl-C / SIGTERM, finishing the attempts in flight.
     """
     from storelink.bus import open_event_log
+    from storelink.ops.signals import stop_on_signals
     from storelink.webhooks.dispatcher import Dispatcher
-    from storelink.webhooks.feed import delivery_consumer
+    from storelink.webhooks.feed import WebhookFeed
 
     async def work(engine: AsyncEngine, settings: Settings) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(signum, stop.set)
+        stop = stop_on_signals()
         log = await open_event_log(settings, engine)
         dispatcher = Dispatcher(
             engine, settings=settings.webhooks, secret_box=SecretBox.from_settings(settings)
         )
-        consumer = delivery_consumer(log, engine, dispatcher=dispatcher)
+        feed = WebhookFeed(log, engine, dispatcher, ack_wait_s=settings.bus.ack_wait_s)
+        pruner = Pruner.from_settings(engine, settings.webhooks)
         console.print("webhooks worker running (Ctrl-C stops)")
         try:
-            await asyncio.gather(consumer.run(stop), dispatcher.run(stop))
+            await asyncio.gather(feed.run(stop), dispatcher.run(stop), pruner.run(stop))
         finally:
             await dispatcher.aclose()
             await log.close()

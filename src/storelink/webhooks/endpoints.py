@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storelink.bus.outbox import enqueue
@@ -32,7 +32,7 @@ from storelink.webhooks.clock import Clock, SystemClock
 from storelink.webhooks.secrets import SecretBox
 from storelink.webhooks.signing import generate_secret
 from storelink.webhooks.ssrf import URLPolicy
-from storelink.webhooks.tables import webhook_endpoints, webhook_secrets
+from storelink.webhooks.tables import webhook_endpoints
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,18 +250,9 @@ class EndpointStore:
         expires = now + timedelta(seconds=overlap)
         secret = generate_secret()
         async with self.engine.begin() as connection:
-            await connection.execute(
-                update(webhook_secrets)
-                .where(
-                    webhook_secrets.c.endpoint_id == endpoint_id,
-                    or_(
-                        webhook_secrets.c.expires_at.is_(None),
-                        webhook_secrets.c.expires_at > expires,
-                    ),
-                )
-                .values(expires_at=expires)
+            await self.secret_box.rotate_endpoint_secret(
+                connection, endpoint_id, secret, now=now, expires=expires
             )
-            await self.secret_box.add_endpoint_secret(connection, endpoint_id, secret, now=now)
             # a new updated_at tells dispatchers to reload the endpoint's secrets
             await connection.execute(
                 update(webhook_endpoints)

@@ -5,6 +5,9 @@ secret. A payload is accepted only if its signature matches, its timestamp is
 within 5 minutes of the hub's clock, and its ``webhook-id`` was not seen before
 from that source; the event (a :class:`storelink.model.Event` envelope) is then
 written to the outbox in the same transaction that remembers the id.
+
+A source's secret rotates like an endpoint's: during the overlap window a
+payload signed with the old or the new secret is accepted, after it only the new.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pydantic
-from sqlalchemy import delete, insert, select
+from sqlalchemy import ColumnElement, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,6 +37,15 @@ from storelink.webhooks.signing import TOLERANCE, generate_secret, verify
 from storelink.webhooks.tables import inbound_seen, inbound_sources
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: how long an accepted ``webhook-id`` is remembered. A timestamp may be up to the
+#: tolerance ahead of our clock when first accepted and is then replayable for one
+#: more tolerance, so twice the tolerance is the longest a replay can still verify.
+SEEN_TTL = 2 * TOLERANCE
+
+
+def expired_seen(now: datetime) -> ColumnElement[bool]:
+    """The ``inbound_seen`` rows no replay can match any more (their timestamp is stale)."""
+    return inbound_seen.c.seen_at < now - SEEN_TTL
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +76,8 @@ class Intake:
     #: seals source secrets at rest: ``SecretBox.from_settings(settings)``, the hub's vault key
     secret_box: SecretBox
     clock: Clock = field(default_factory=SystemClock)
+    #: how long a rotated-out secret still verifies (``webhooks.rotation_overlap_s``)
+    rotation_overlap_s: float = 86_400
 
     async def add_source(self, name: str) -> str:
         """Register a source; returns its new secret (shown once)."""
@@ -96,6 +110,25 @@ class Intake:
         if result.rowcount == 0:
             raise NotFoundError(f"no inbound source {name}", source=name)
 
+    async def rotate_secret(self, name: str, *, overlap_s: float | None = None) -> str:
+        """Give a source a new secret (returned, shown once); the old ones keep verifying
+        for ``overlap_s`` more seconds (default ``rotation_overlap_s``)."""
+        overlap = self.rotation_overlap_s if overlap_s is None else overlap_s
+        if overlap < 0:
+            raise ValidationError("the overlap cannot be negative", field="overlap_s")
+        now = self.clock.now()
+        secret = generate_secret()
+        async with self.engine.begin() as connection:
+            known = await connection.scalar(
+                select(inbound_sources.c.name).where(inbound_sources.c.name == name)
+            )
+            if known is None:
+                raise NotFoundError(f"no inbound source {name}", source=name)
+            await self.secret_box.rotate_source_secret(
+                connection, name, secret, now=now, expires=now + timedelta(seconds=overlap)
+            )
+        return secret
+
     async def accept(self, source: str, headers: Mapping[str, str], body: bytes) -> Accepted:
         """Verify and enqueue one payload.
 
@@ -105,10 +138,10 @@ class Intake:
         """
         now = self.clock.now()
         async with self.engine.begin() as connection:
-            secret = await self.secret_box.source_secret(connection, source)
-            if secret is None:
+            secrets = await self.secret_box.source_secrets(connection, source)
+            if secrets is None:
                 raise NotFoundError(f"no inbound source {source}", source=source)
-            message = verify([secret], headers, body, now=now)
+            message = verify(secrets.active(now), headers, body, now=now)
             try:
                 event = Event.model_validate_json(body)
             except pydantic.ValidationError as exc:
@@ -116,10 +149,9 @@ class Intake:
                     f"payload is not a valid event envelope: {exc.errors()[0]['msg']}",
                     field=_first_error_field(exc),
                 ) from exc
-            # ids older than the tolerance can no longer be replayed (stale timestamp)
-            await connection.execute(
-                delete(inbound_seen).where(inbound_seen.c.seen_at < now - 2 * TOLERANCE)
-            )
+            # ids past SEEN_TTL can no longer be replayed (stale timestamp); the
+            # retention Pruner clears what is left once traffic stops
+            await connection.execute(delete(inbound_seen).where(expired_seen(now)))
             seen = await connection.scalar(
                 select(inbound_seen.c.msg_id).where(
                     inbound_seen.c.source == source, inbound_seen.c.msg_id == message.msg_id

@@ -29,3 +29,9 @@ DISABLED_ENDPOINTS = Gauge(
     "Webhook endpoints currently disabled",
     registry=REGISTRY,
 )
+PRUNED_ROWS = Counter(
+    "storelink_webhook_pruned_rows_total",
+    "Rows removed by webhook retention (deliveries, attempts, inbound_ids)",
+    ["kind"],
+    registry=REGISTRY,
+)

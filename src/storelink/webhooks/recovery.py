@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.errors import NotFoundError
 from storelink.webhooks.clock import Clock, SystemClock
+from storelink.webhooks.retention import Pruner
 from storelink.webhooks.tables import webhook_attempts, webhook_deliveries
 
 _SYSTEM_CLOCK = SystemClock()
@@ -172,14 +173,11 @@ async def replay_endpoint(
 
 
 async def prune(engine: AsyncEngine, *, before: datetime) -> int:
-    """Forget delivered deliveries and attempts older than ``before``; returns deliveries removed.
+    """Forget delivered deliveries older than ``before`` and their attempts; returns the
+    deliveries removed.
 
-    Dead letters and queued deliveries are kept whatever their age.
+    Dead letters and queued deliveries are kept whatever their age (and so are their
+    attempts). The same batched code as the hub's automatic retention
+    (:class:`storelink.webhooks.retention.Pruner`).
     """
-    d, a = webhook_deliveries, webhook_attempts
-    async with engine.begin() as connection:
-        await connection.execute(delete(a).where(a.c.attempted_at < before))
-        result = await connection.execute(
-            delete(d).where(d.c.status == "delivered", d.c.delivered_at < before)
-        )
-    return max(result.rowcount, 0)
+    return (await Pruner(engine).prune_history(before=before)).deliveries

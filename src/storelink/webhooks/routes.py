@@ -3,7 +3,8 @@
 ``POST /v1/inbound/{source}`` is authenticated by its Standard Webhooks
 signature (no bearer token). ``/v1/webhooks/…`` needs a bearer token: partners
 and channels see and manage only their own channel's endpoints, support reads
-everything, ``integration_admin`` manages everything.
+everything, ``integration_admin`` manages everything. Inbound sources belong to
+no channel: only ``integration_admin`` rotates their secrets.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ router = APIRouter(tags=["webhooks"])
 
 _managers = require_role(Role.PARTNER, Role.CHANNEL)
 _readers = require_role(Role.PARTNER, Role.CHANNEL, Role.SUPPORT)
+_admins = require_role()
 
 
 class InboundAccepted(BaseModel):
@@ -94,6 +96,13 @@ class SecretOut(BaseModel):
     secret: str
 
 
+class SourceRotateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: seconds the old secret is still accepted; default ``webhooks.rotation_overlap_s``
+    overlap_s: float | None = Field(default=None, ge=0, le=30 * 86_400)
+
+
 class DisableIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -148,6 +157,15 @@ def _store(state: HubState) -> EndpointStore:
     )
 
 
+def _intake(state: HubState) -> Intake:
+    return Intake(
+        state.engine,
+        clock=CallableClock(state.clock),
+        secret_box=SecretBox.from_settings(state.settings),
+        rotation_overlap_s=state.settings.webhooks.rotation_overlap_s,
+    )
+
+
 def _scope(principal: Principal) -> str | None:
     """The owner a principal is confined to; None for estate-wide roles."""
     if principal.role in (Role.ADMIN, Role.SUPPORT):
@@ -165,13 +183,8 @@ def _scope(principal: Principal) -> str | None:
     responses=problem_responses(401, 404, 409, 422),
 )
 async def inbound(source: str, request: Request, state: HubState = Depends(hub_state)) -> object:
-    intake = Intake(
-        state.engine,
-        clock=CallableClock(state.clock),
-        secret_box=SecretBox.from_settings(state.settings),
-    )
     try:
-        accepted = await intake.accept(source, request.headers, await request.body())
+        accepted = await _intake(state).accept(source, request.headers, await request.body())
     except ReplayedWebhookError as exc:
         return problem_response(
             409,
@@ -262,6 +275,20 @@ async def rotate_secret(
     state: HubState = Depends(hub_state),
 ) -> SecretOut:
     return SecretOut(secret=await _store(state).rotate_secret(endpoint_id, owner=_scope(principal)))
+
+
+@router.post(
+    "/v1/webhooks/sources/{source}/rotate-secret",
+    summary="Give an inbound source a new secret; the old one is accepted during the overlap",
+)
+async def rotate_source_secret(
+    source: str,
+    body: SourceRotateIn | None = None,
+    principal: Principal = Depends(_admins),
+    state: HubState = Depends(hub_state),
+) -> SecretOut:
+    overlap_s = None if body is None else body.overlap_s
+    return SecretOut(secret=await _intake(state).rotate_secret(source, overlap_s=overlap_s))
 
 
 @router.get("/v1/webhooks/endpoints/{endpoint_id}/attempts", summary="The attempt log")

@@ -9,6 +9,9 @@ does not open.
     box = SecretBox.from_settings(settings)
     await box.add_endpoint_secret(connection, endpoint_id, secret, now=now)
     active = (await box.endpoint_secrets(connection, endpoint_id)).active(now)
+
+Endpoints and inbound sources rotate the same way: the owner's current secrets
+get an end (``expires_at``, the overlap window) and a new current one is added.
 """
 
 from __future__ import annotations
@@ -16,17 +19,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import Column, Table, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storelink.config import Settings
 from storelink.ops.pii import Cipher, load_vault_key
-from storelink.webhooks.tables import inbound_sources, webhook_secrets
+from storelink.webhooks.tables import inbound_source_secrets, inbound_sources, webhook_secrets
 
 
 @dataclass(frozen=True, slots=True)
 class SecretSet:
-    """An endpoint's secrets, newest first, each with the end of its overlap window."""
+    """An endpoint's or a source's secrets, newest first, each with the end of its overlap
+    window (None while current)."""
 
     secrets: tuple[tuple[str, datetime | None], ...]
 
@@ -39,7 +43,22 @@ def _endpoint_record(endpoint_id: str) -> str:
 
 
 def _source_record(name: str) -> str:
+    # names the source, not the table: sealed values moved to inbound_source_secrets as they were
     return f"inbound_sources:{name}"
+
+
+async def _retire(
+    connection: AsyncConnection, table: Table, owner: Column[str], name: str, expires: datetime
+) -> None:
+    """End the owner's secrets at ``expires`` (those ending later or never)."""
+    await connection.execute(
+        update(table)
+        .where(
+            owner == name,
+            or_(table.c.expires_at.is_(None), table.c.expires_at > expires),
+        )
+        .values(expires_at=expires)
+    )
 
 
 class SecretBox:
@@ -72,19 +91,69 @@ class SecretBox:
             tuple((self._cipher.open(row.sealed, record).decode(), row.expires_at) for row in rows)
         )
 
+    async def rotate_endpoint_secret(
+        self,
+        connection: AsyncConnection,
+        endpoint_id: str,
+        secret: str,
+        *,
+        now: datetime,
+        expires: datetime,
+    ) -> None:
+        """Make ``secret`` the endpoint's current one; the others sign until ``expires``."""
+        await _retire(
+            connection, webhook_secrets, webhook_secrets.c.endpoint_id, endpoint_id, expires
+        )
+        await self.add_endpoint_secret(connection, endpoint_id, secret, now=now)
+
     async def add_source(
+        self, connection: AsyncConnection, name: str, secret: str, *, now: datetime
+    ) -> None:
+        await connection.execute(insert(inbound_sources).values(name=name, created_at=now))
+        await self._add_source_secret(connection, name, secret, now=now)
+
+    async def _add_source_secret(
         self, connection: AsyncConnection, name: str, secret: str, *, now: datetime
     ) -> None:
         sealed = self._cipher.seal(secret.encode(), _source_record(name))
         await connection.execute(
-            insert(inbound_sources).values(name=name, sealed=sealed, created_at=now)
+            insert(inbound_source_secrets).values(source=name, sealed=sealed, created_at=now)
         )
 
-    async def source_secret(self, connection: AsyncConnection, name: str) -> str | None:
-        """The source's secret, or None for an unknown source."""
-        sealed = await connection.scalar(
-            select(inbound_sources.c.sealed).where(inbound_sources.c.name == name)
+    async def rotate_source_secret(
+        self,
+        connection: AsyncConnection,
+        name: str,
+        secret: str,
+        *,
+        now: datetime,
+        expires: datetime,
+    ) -> None:
+        """Make ``secret`` the source's current one; the others verify until ``expires``."""
+        await _retire(
+            connection, inbound_source_secrets, inbound_source_secrets.c.source, name, expires
         )
-        if sealed is None:
+        await self._add_source_secret(connection, name, secret, now=now)
+
+    async def source_secrets(self, connection: AsyncConnection, name: str) -> SecretSet | None:
+        """The source's secrets, or None for an unknown source."""
+        s = inbound_source_secrets
+        # one round trip on the intake path: the source row, joined to its secrets
+        rows = (
+            await connection.execute(
+                select(s.c.sealed, s.c.expires_at)
+                .select_from(inbound_sources.outerjoin(s, s.c.source == inbound_sources.c.name))
+                .where(inbound_sources.c.name == name)
+                .order_by(s.c.id.desc())
+            )
+        ).all()
+        if not rows:
             return None
-        return self._cipher.open(sealed, _source_record(name)).decode()
+        record = _source_record(name)
+        return SecretSet(
+            tuple(
+                (self._cipher.open(row.sealed, record).decode(), row.expires_at)
+                for row in rows
+                if row.sealed is not None
+            )
+        )

@@ -120,12 +120,31 @@ inbound_sources = Table(
     "inbound_sources",
     metadata,
     Column("name", String(64), primary_key=True),
-    #: the secret sealed by :mod:`storelink.webhooks.secrets` (never stored in clear)
-    Column("sealed", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
 
-#: webhook-ids already accepted per source (replay rejection); pruned after the tolerance
+#: a source's verifying secrets: the current one and, after a rotation, the old ones
+#: until their overlap window ends (the same shape as ``webhook_secrets``)
+inbound_source_secrets = Table(
+    "inbound_source_secrets",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "source",
+        String(64),
+        ForeignKey("inbound_sources.name", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    #: the secret sealed by :mod:`storelink.webhooks.secrets` (never stored in clear)
+    Column("sealed", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    #: end of a rotated-out secret's overlap window; None while current
+    Column("expires_at", UtcDateTime),
+)
+
+#: webhook-ids already accepted per source (replay rejection); pruned once they cannot be
+#: replayed (:func:`storelink.webhooks.intake.expired_seen`)
 inbound_seen = Table(
     "inbound_seen",
     metadata,
