@@ -202,3 +202,28 @@ async def test_the_hub_runs_the_pruner_with_the_configured_settings(
             )
         await hub.run_once()
         assert await _statuses(hub.engine) == Counter()
+
+
+async def test_rotated_out_secrets_go_once_their_overlap_ends(
+    engine: AsyncEngine, clock: ManualClock, secret_box: SecretBox, receiver: Receiver
+) -> None:
+    store = EndpointStore(engine, secret_box=secret_box, clock=clock)
+    store.policy = URLPolicy(allow_http=True, allowed_hosts=frozenset({"127.0.0.1"}))
+    endpoint, _ = await store.add(EndpointSpec(url=receiver.url("/rotated")))
+    intake = Intake(engine, secret_box=secret_box, clock=clock)
+    await intake.add_source("loyalty")
+    new_endpoint_secret = await store.rotate_secret(endpoint.id, overlap_s=60)
+    new_source_secret = await intake.rotate_secret("loyalty", overlap_s=60)
+    pruner = Pruner(engine, retention=None, clock=clock)
+    before = _pruned_metric("secrets")
+
+    clock.advance(59)  # both old secrets still count
+    assert await pruner.prune() == Pruned()
+    clock.advance(1)
+    assert await pruner.prune() == Pruned(secrets=2)
+    assert _pruned_metric("secrets") - before == 2
+    async with engine.connect() as connection:
+        signing = await secret_box.endpoint_secrets(connection, endpoint.id)
+        verifying = await secret_box.source_secrets(connection, "loyalty")
+    assert signing.active(clock.now()) == [new_endpoint_secret]
+    assert verifying is not None and verifying.active(clock.now()) == [new_source_secret]

@@ -2,7 +2,8 @@
 
 The hub runs a :class:`Pruner` every ``webhooks.prune_interval_s``; it removes
 delivered deliveries older than ``webhooks.retention_days`` with their attempt
-rows, and inbound ``webhook-id``\\ s no replay can match any more. Deliveries that
+rows, inbound ``webhook-id``\\ s no replay can match any more, and rotated-out
+secrets whose overlap window has ended. Deliveries that
 are pending, in flight or dead-lettered are never touched: a dead letter stays
 until it is replayed (or pruned by hand with ``storelink webhooks prune``, which
 runs the same code). Rows go in batches of ``batch``, one short transaction
@@ -27,7 +28,13 @@ from storelink.ops.logging import get_logger
 from storelink.webhooks.clock import Clock, SystemClock
 from storelink.webhooks.intake import expired_seen
 from storelink.webhooks.metrics import PRUNED_ROWS
-from storelink.webhooks.tables import inbound_seen, webhook_attempts, webhook_deliveries
+from storelink.webhooks.tables import (
+    inbound_seen,
+    inbound_source_secrets,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_secrets,
+)
 
 _log = get_logger("storelink.webhooks")
 
@@ -39,10 +46,12 @@ class Pruned:
     deliveries: int = 0
     attempts: int = 0
     inbound_ids: int = 0
+    #: rotated-out secrets (outbound and inbound) past their overlap window
+    secrets: int = 0
 
     @property
     def total(self) -> int:
-        return self.deliveries + self.attempts + self.inbound_ids
+        return self.deliveries + self.attempts + self.inbound_ids + self.secrets
 
 
 @dataclass
@@ -128,6 +137,19 @@ class Pruner:
             await asyncio.sleep(0)
         return removed
 
+    async def prune_expired_secrets(self, *, now: datetime) -> int:
+        """Delete rotated-out secrets whose overlap has ended: they can never sign or verify
+        again, and intake would otherwise open every one of them on each request."""
+        removed = 0
+        async with self.engine.begin() as connection:
+            for table in (webhook_secrets, inbound_source_secrets):
+                result = await connection.execute(
+                    delete(table).where(table.c.expires_at.is_not(None), table.c.expires_at <= now)
+                )
+                removed += max(result.rowcount, 0)
+        PRUNED_ROWS.labels(kind="secrets").inc(removed)
+        return removed
+
     async def prune(self, stop: asyncio.Event | None = None) -> Pruned:
         """One pass under the configured retention."""
         now = self.clock.now()
@@ -135,13 +157,15 @@ class Pruner:
         if self.retention is not None:
             history = await self.prune_history(before=now - self.retention, stop=stop)
         inbound_ids = await self.prune_inbound_ids(now=now, stop=stop)
-        pruned = Pruned(history.deliveries, history.attempts, inbound_ids)
+        expired = await self.prune_expired_secrets(now=now)
+        pruned = Pruned(history.deliveries, history.attempts, inbound_ids, expired)
         if pruned.total:
             _log.info(
                 "webhooks.pruned",
                 deliveries=pruned.deliveries,
                 attempts=pruned.attempts,
                 inbound_ids=pruned.inbound_ids,
+                secrets=pruned.secrets,
             )
         return pruned
 
