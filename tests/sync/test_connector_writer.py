@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -22,6 +23,7 @@ from storelink.model import (
 )
 from storelink.model.stock import MovementReason
 from storelink.odoo import OdooConnector, open_connector
+from storelink.odoo.backend import Call
 from storelink.sandbox.odoo_emulator import OdooEmulator, serve_emulator
 from storelink.sync.connector_writer import ConnectorWriter
 
@@ -85,3 +87,54 @@ async def test_an_adjustment_moves_odoo_stock_by_its_signed_quantity(
     assert outcomes[0].error is None
     positions = await writer.read_positions([("A", "S1")])
     assert positions[0].on_hand == Decimal(7)
+
+
+def adjustment(quantity: int, sku: str = "A") -> StockMovement:
+    return StockMovement(
+        sku=sku,
+        location="S1",
+        quantity=Decimal(quantity),
+        reason=MovementReason.ADJUSTMENT,
+        occurred_at=utcnow(),
+    )
+
+
+async def test_adjustments_are_applied_once_and_a_bad_one_does_not_hold_up_its_batch(
+    odoo: tuple[OdooEmulator, OdooConnector],
+) -> None:
+    emulator, connector = odoo
+    writer = ConnectorWriter(connector)
+    batch = [adjustment(-3), adjustment(2, "NOT-IN-ODOO"), adjustment(5)]
+    items = [(m.id, m) for m in batch]
+    outcomes = await writer.apply_adjustments(items)
+    assert [o.uuid for o in outcomes] == [m.id for m in batch]
+    assert [o.error is None for o in outcomes] == [True, False, True]
+    again = await writer.apply_adjustments([items[0], items[2]])  # died before marking
+    assert all(o.error is None for o in again)
+    positions = await writer.read_positions([("A", "S1")])
+    assert positions[0].on_hand == Decimal(10 - 3 + 5)
+    origins = [p.get("origin") or "" for p in emulator.records("stock.picking")]
+    assert sum(origin.startswith("storelink/adjustment/") for origin in origins) == 2
+
+
+async def test_a_sale_odoo_validates_while_an_adjustment_is_written_is_kept(
+    odoo: tuple[OdooEmulator, OdooConnector],
+) -> None:
+    _, connector = odoo
+    writer = ConnectorWriter(connector)
+    backend = connector.client.backend
+    execute = backend.execute
+    sold: list[Call] = []
+
+    async def sell_before_the_first_create(call: Call) -> Any:
+        if call.method == "create" and not sold:
+            sold.append(call)
+            await writer.record_sales([sale()])  # a till sells 2 in Odoo meanwhile
+        return await execute(call)
+
+    backend.execute = sell_before_the_first_create  # type: ignore[method-assign]
+    shrink = adjustment(-1)
+    outcomes = await writer.apply_adjustments([(shrink.id, shrink)])
+    assert sold and outcomes[0].error is None
+    positions = await writer.read_positions([("A", "S1")])
+    assert positions[0].on_hand == Decimal(10 - 2 - 1)

@@ -10,7 +10,8 @@ Each entity's Odoo record and idempotency key is documented in its module:
 :mod:`~storelink.odoo.catalog` (products, prices), :mod:`~storelink.odoo.estate`
 (stores), :mod:`~storelink.odoo.sales` (store sales and returns),
 :mod:`~storelink.odoo.orders` (channel orders), :mod:`~storelink.odoo.stock`
-(positions and counts), :mod:`~storelink.odoo.customers` (customers).
+(positions and counts), :mod:`~storelink.odoo.adjustments` (stock adjustments),
+:mod:`~storelink.odoo.customers` (customers).
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from storelink.model import (
     Product,
     Return,
     Sale,
+    StockMovement,
     StockPosition,
     Store,
 )
+from storelink.odoo.adjustments import AdjustmentResult, Adjustments
 from storelink.odoo.breaker import CircuitBreaker
 from storelink.odoo.catalog import Catalog
 from storelink.odoo.client import ConnectOptions, OdooClient, connect
@@ -61,6 +64,7 @@ class OdooConnector:
         self.customers = Customers(client)
         self.sale_orders = SaleOrders(client)
         self.stock = Stock(client, self.lookups)
+        self.adjustments = Adjustments(client, self.lookups)
         self.store_sales = StoreSales(client, self.lookups, self.customers, self.sale_orders)
 
     @property
@@ -114,6 +118,12 @@ class OdooConnector:
 
     async def apply_stock_counts(self, positions: Sequence[StockPosition]) -> list[int]:
         return await self.stock.apply_counts(positions)
+
+    async def apply_stock_adjustments(
+        self, movements: Sequence[StockMovement]
+    ) -> list[AdjustmentResult]:
+        """Each signed movement as one validated transfer, once (key ``origin``)."""
+        return await self.adjustments.apply(movements)
 
     async def read_stock_positions(
         self, locations: Sequence[str] | None = None

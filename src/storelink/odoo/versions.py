@@ -10,6 +10,8 @@ Nothing else in :mod:`storelink.odoo` branches on a version number; it asks the
   order wrapped as ``{"id": uid, "data": {…, "statement_ids": […]}}`` in 16/17,
   ``pos.order.sync_from_ui(orders)`` with plain order values (``uuid``,
   ``session_id``, ``payment_ids``) from 18 (``addons/point_of_sale/models/pos_order.py``);
+* stock moves: done quantity ``quantity_done`` in 16, ``quantity`` from 17; the
+  required ``name`` (description) up to 18, gone in 19 (``addons/stock/models/stock_move.py``);
 * grouped reads: ``read_group(domain, fields, groupby, lazy=False)`` up to 18,
   ``formatted_read_group(domain, groupby, aggregates)`` in 19 (``odoo/models.py``,
   ``addons/web/models/models.py``);
@@ -64,6 +66,11 @@ class Dialect:
     def move_done_field(self) -> str:
         """``stock.move`` done quantity: ``quantity_done`` in 16, ``quantity`` from 17."""
         return "quantity" if self.major >= 17 else "quantity_done"
+
+    @property
+    def move_has_name(self) -> bool:
+        """``stock.move.name`` is a required description up to 18; 19 dropped the field."""
+        return self.major <= 18
 
     # point of sale --------------------------------------------------------
     @property

@@ -3,19 +3,19 @@
 Sales and returns are recorded idempotently by the connector (store +
 transaction uuid). When Odoo refuses a whole batch for a business reason, the
 batch is retried one by one so the one bad transaction is told apart and the
-rest go through. Adjustments become counts (the connector writes stock as
-counts): the position read just before plus the signed quantity.
+rest go through. Adjustments are sent as they are, signed deltas applied once
+each (store location + movement uuid, see :mod:`storelink.odoo.adjustments`),
+so nothing is read first and a sale Odoo validates meanwhile is kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
 
 from storelink.errors import NotFoundError, OdooBusinessError, OdooError, ValidationError
-from storelink.model import Return, Sale, StockMovement, StockPosition, utcnow
+from storelink.model import Return, Sale, StockMovement, StockPosition
 from storelink.odoo import OdooConnector
 from storelink.sync.writer import WriteOutcome
 
@@ -78,24 +78,10 @@ class ConnectorWriter:
     async def apply_adjustments(
         self, movements: Sequence[tuple[UUID, StockMovement]]
     ) -> list[WriteOutcome]:
-        keys = sorted({(m.sku, m.location) for _, m in movements})
-        current = {(p.sku, p.location): p.on_hand for p in await self.read_positions(keys)}
-        counts: list[tuple[UUID, StockPosition]] = []
-        for uuid, movement in movements:
-            key = (movement.sku, movement.location)
-            current[key] = current.get(key, Decimal(0)) + movement.quantity
-            counts.append(
-                (
-                    uuid,
-                    StockPosition(
-                        sku=movement.sku,
-                        location=movement.location,
-                        on_hand=current[key],
-                        as_of=utcnow(),
-                    ),
-                )
-            )
-        return await self.apply_counts(counts)
+        async def write(items: Sequence[tuple[UUID, StockMovement]]) -> None:
+            await self.connector.apply_stock_adjustments([movement for _, movement in items])
+
+        return await _single(movements, lambda item: item[0], write)
 
     async def read_positions(self, keys: Sequence[tuple[str, str]]) -> list[StockPosition]:
         wanted = set(keys)
