@@ -11,6 +11,7 @@ See :mod:`storelink.odoo.connector` for the entity-by-entity mapping and keys,
 for every difference between Odoo 16, 17, 18 and 19.
 """
 
+from storelink.odoo.adjustments import AdjustmentResult
 from storelink.odoo.backend import Call, Credentials, Endpoint, RpcBackend
 from storelink.odoo.breaker import CircuitBreaker, CircuitState
 from storelink.odoo.capture import HINTS, ChangeCapture, Cursor, PollHints
@@ -25,6 +26,7 @@ from storelink.odoo.versions import Dialect, dialect_for
 
 __all__ = [
     "HINTS",
+    "AdjustmentResult",
     "Call",
     "ChangeCapture",
     "CircuitBreaker",
