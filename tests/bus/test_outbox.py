@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.bus import Consumer, EventLog, Relay, enqueue
 from storelink.bus.tables import outbox
+from storelink.db import create_engine, upgrade
 from storelink.model import Event
 from tests.bus.events import stock_moved
 from tests.bus.helpers import CrashAfterAppend, RelayCrash
@@ -56,6 +57,31 @@ async def test_relay_publishes_committed_events_in_order(
     logged = [e.event for e in await event_log.read()]
     assert logged == [*first, *second]
     assert await unpublished(engine) == 0
+
+
+@pytest.mark.postgres
+async def test_a_later_commit_of_an_earlier_id_keeps_the_key_in_order(
+    postgres_url: str, event_log: EventLog
+) -> None:
+    """PostgreSQL hands out ids at insert: id order and commit order can differ."""
+    engine = create_engine(postgres_url)
+    await upgrade(engine)
+    try:
+        early, late = stock_moved("K", 1), stock_moved("K", 2)
+        relay = Relay(engine, event_log)
+        async with engine.connect() as slow:
+            await slow.begin()
+            await enqueue(slow, [early])  # takes the smaller id, commits last
+            async with engine.begin() as fast:
+                await enqueue(fast, [late])
+            # the later row is committed and visible, but an older writer is still open:
+            # publishing it now would put it before ``early`` for good
+            assert await relay.run_once() == 0
+            await slow.commit()
+        assert await relay.run_once() == 2
+        assert [d.event.id for d in await event_log.read()] == [early.id, late.id]
+    finally:
+        await engine.dispose()
 
 
 async def test_relay_killed_between_publish_and_mark_has_no_second_effect(

@@ -7,18 +7,23 @@ State and its events commit together or not at all (promise 3)::
         await enqueue(connection, [Event.of(EventType.SALE_RECORDED, sale, ...)])
 
 Nothing here publishes: the relay (:mod:`storelink.bus.relay`) moves committed
-rows to the event log afterwards.
+rows to the event log afterwards. On PostgreSQL each row also records its
+transaction id, which lets the relay publish rows in the order their ids say
+even when transactions commit in another order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert
+from sqlalchemy import BigInteger, Text, func, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storelink.bus.tables import outbox
 from storelink.model import Event, utcnow
+
+#: this transaction's id as a number (``xid8`` has no direct cast to bigint)
+CURRENT_TXID = func.pg_current_xact_id().cast(Text).cast(BigInteger)
 
 
 async def enqueue(connection: AsyncConnection, events: Sequence[Event]) -> None:
@@ -26,8 +31,11 @@ async def enqueue(connection: AsyncConnection, events: Sequence[Event]) -> None:
     if not events:
         return
     now = utcnow()
+    statement = insert(outbox)
+    if connection.dialect.name == "postgresql":
+        statement = statement.values(txid=CURRENT_TXID)
     await connection.execute(
-        insert(outbox),
+        statement,
         [
             {
                 "event_id": event.id,

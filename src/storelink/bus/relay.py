@@ -6,6 +6,16 @@ the same events again on its next pass; the log drops an event id it already
 holds and consumers drop one they already handled, so the duplicate has no
 effect. On PostgreSQL the rows are locked while they are relayed, so several
 hub workers can run a relay without interleaving their batches.
+
+Commit order vs id order (PostgreSQL): ids are handed out at insert, so a
+transaction holding id 10 can commit after one holding id 11. Publishing 11 as
+soon as it is visible and 10 later would break the order per key (promise 4).
+So a row is relayed only once every transaction older than its own has ended:
+its ``txid`` is below the oldest transaction still running
+(``pg_snapshot_xmin``). Then no row with a smaller id can still appear, and
+rows go out in id order. The price: a long write transaction anywhere in the
+database holds publishing back until it ends. SQLite needs no gate: its one
+writer at a time commits rows in id order.
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, Text, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.bus.backend import EventLog
@@ -23,6 +33,9 @@ from storelink.model import Event, utcnow
 from storelink.ops.logging import get_logger
 
 logger = get_logger(__name__)
+
+#: the oldest transaction still running, as a number comparable with ``outbox.txid``
+_OLDEST_RUNNING = func.pg_snapshot_xmin(func.pg_current_snapshot()).cast(Text).cast(BigInteger)
 
 
 class Relay:
@@ -51,7 +64,9 @@ class Relay:
                 .limit(self.batch)
             )
             if connection.dialect.name == "postgresql":
-                query = query.with_for_update()
+                # rows written before bus_0003 have no txid: nothing can precede them
+                ready = or_(outbox.c.txid.is_(None), outbox.c.txid < _OLDEST_RUNNING)
+                query = query.where(ready).with_for_update()
             rows = (await connection.execute(query)).all()
             if not rows:
                 return 0

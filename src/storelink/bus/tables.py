@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, String, Table, Text
 
 from storelink.db.metadata import metadata
 from storelink.db.types import BigId, UtcDateTime
@@ -21,6 +21,8 @@ outbox = Table(
     Column("envelope", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("published_at", UtcDateTime),
+    #: PostgreSQL: the writing transaction's id (see :mod:`storelink.bus.relay`); NULL on SQLite
+    Column("txid", BigInteger),
     Index("ix_outbox_unpublished", "published_at", "id"),
 )
 
