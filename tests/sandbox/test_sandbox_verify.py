@@ -128,7 +128,15 @@ def test_missing_inputs_are_not_run_and_the_report_says_why(tmp_path: Path) -> N
     result = verify(observed)
     assert not result.passed
     document = report_document(result, elapsed_s=1.23456, odoo_round_trips=None)
-    assert list(document) == [*COUNT_KEYS, "elapsed_s", "odoo_round_trips", "passed", "failures"]
+    assert list(document) == [
+        *COUNT_KEYS,
+        "elapsed_s",
+        "odoo_round_trips",
+        "passed",
+        "failures",
+        "cleanup",
+    ]
+    assert document["cleanup"] is None  # no --cleanup asked
     assert document["webhooks_delivered"] is None and document["stock_mismatches"] is None
     assert document["sales_in_odoo"] == 3 and document["elapsed_s"] == 1.235
     assert document["passed"] is False

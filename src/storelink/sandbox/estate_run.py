@@ -2,8 +2,9 @@
 
 The order of things:
 
-1. Odoo (emulator or real) is seeded with the estate: warehouses, products,
-   store prices, opening stock (:class:`OdooSide`).
+1. Odoo (emulator or real) is snapshot for the creation ledger
+   (:mod:`storelink.sandbox.ledger`), then seeded with the estate: warehouses,
+   products, store prices, opening stock (:class:`OdooSide`).
 2. The hub database is migrated; partner endpoints and store credentials are
    created; the hub starts (:class:`~storelink.sandbox.hub_process.HubProcess`).
 3. The agents start and pull their catalog; trading starts once every store
@@ -49,6 +50,7 @@ from storelink.model import Price, StockPosition, utcnow
 from storelink.ops import get_logger
 from storelink.sandbox.agents import StoreAgents, StoreCredentials
 from storelink.sandbox.channel import CHANNEL, ChannelSimulator
+from storelink.sandbox.cleanup import CleanupResult
 from storelink.sandbox.estate import Estate
 from storelink.sandbox.faults import (
     FaultCursor,
@@ -62,6 +64,7 @@ from storelink.sandbox.faults import (
     Transition,
 )
 from storelink.sandbox.hub_process import HubProcess
+from storelink.sandbox.ledger import RunMarks
 from storelink.sandbox.links import DuplicateUpload
 from storelink.sandbox.live import Snapshot, render
 from storelink.sandbox.options import Defect, SandboxOptions
@@ -98,6 +101,14 @@ class OdooSide(Protocol):
     settings: OdooSettings
 
     async def currency(self) -> str: ...
+
+    async def prepare(self, estate: Estate) -> None:
+        """Take the creation ledger's snapshot before anything is written."""
+        ...
+
+    async def clean_up(self, marks: RunMarks) -> CleanupResult:
+        """Remove what the run created; never raises."""
+        ...
 
     async def seed(self, estate: Estate) -> None: ...
 
@@ -246,6 +257,7 @@ class EstateRun:
             stack.callback(ticker.cancel)
 
             self._enter("seeding Odoo")
+            await self.odoo.prepare(self.estate)
             await self.odoo.seed(self.estate)
             receivers_url = await stack.enter_async_context(serve_app(receivers_app(self.partners)))
             settings = self._settings(data_dir)
@@ -317,6 +329,22 @@ class EstateRun:
             if self.options.live:
                 live.update(render(self._snapshot()), refresh=True)
             return observations
+
+    async def clean_up(self) -> CleanupResult:
+        """Remove from Odoo what this run created (``--cleanup``); never raises."""
+        self._enter("cleaning up")
+        transactions: set[str] = set()
+        if self._tills is not None:
+            for _, store, uuid in [*self._tills.ledger.sales, *self._tills.ledger.returns]:
+                transactions |= {f"storelink/{store}/{uuid}", f"pos:{store}:{uuid}"}
+        channel = (
+            {f"{CHANNEL}:{order.external_ref}" for order in self._channel.orders}
+            if self._channel is not None
+            else set()
+        )
+        result = await self.odoo.clean_up(RunMarks(frozenset(transactions), frozenset(channel)))
+        self._enter("done")
+        return result
 
     def _enter(self, phase: str) -> None:
         now = time.monotonic()

@@ -3,9 +3,12 @@
 The sandbox talks to Odoo through its own connector, separate from the hub's:
 to seed the estate, to play the back-office user who changes prices and counts
 stock, and to read everything back for verification. Sales are read back as
-raw ``pos.order`` records (``pos_reference`` = ``storelink/<store>/<uuid>``)
+raw ``pos.order`` records (``pos_reference`` = ``storelink/<store>/<uuid>``; from 18,
+where storelink sends none, the ``uuid`` and the POS config named after the store)
 and fallback ``sale.order`` records (``client_order_ref`` = ``pos:<store>:<uuid>``),
 so a record the connector would not recognise still shows up as a stranger.
+Only records created since :meth:`ConnectedOdoo.prepare` took its snapshot are
+read back: what an earlier run left in the same Odoo is not this run's.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from storelink.hub import bind
 from storelink.model import Price, PriceScopeKind, StockPosition, utcnow
 from storelink.odoo import OdooConnector, check, open_connector
 from storelink.ops import async_client
+from storelink.sandbox.cleanup import CleanupResult, clean_up
 from storelink.sandbox.estate import Estate
+from storelink.sandbox.ledger import RunMarks, Snapshot, reactivate, take_snapshot
 from storelink.sandbox.verify import TxnKey
 
 #: stock counts applied per call while seeding
@@ -51,6 +56,23 @@ class ConnectedOdoo:
     def __init__(self, settings: OdooSettings, connector: OdooConnector) -> None:
         self.settings = settings
         self.connector = connector
+        #: Odoo before the run wrote (see :mod:`storelink.sandbox.ledger`)
+        self.snapshot: Snapshot | None = None
+
+    async def prepare(self, estate: Estate) -> None:
+        """Snapshot Odoo before the run writes; revive estate records a cleanup archived."""
+        client = self.connector.client
+        pos = await self.connector.lookups.has_pos()
+        self.snapshot = await take_snapshot(client, [s.code for s in estate.stores], pos=pos)
+        if await reactivate(client, self.snapshot):
+            self.connector.lookups.forget()
+
+    async def clean_up(self, marks: RunMarks) -> CleanupResult:
+        """Remove what the run created (see :mod:`storelink.sandbox.cleanup`)."""
+        return await clean_up(self.connector.client, self.snapshot, marks)
+
+    def _since(self, model: str) -> list[Any]:
+        return [self.snapshot.newer(model)] if self.snapshot is not None else []
 
     async def currency(self) -> str:
         """The company currency: the estate trades in it so Odoo needs nothing activated."""
@@ -86,12 +108,18 @@ class ConnectedOdoo:
     async def transactions(self) -> list[TxnKey]:
         keys: list[TxnKey] = []
         if await self.connector.lookups.has_pos():
-            for row in await self._all("pos.order", [], ["pos_reference", "amount_total"]):
-                key = _key(row["pos_reference"], row["amount_total"], "/", "storelink/")
-                keys.append(key or ("sale", "?", f"pos.order#{row['id']} {row['pos_reference']}"))
+            # from 18 storelink sends no pos_reference: the key is the uuid, the store the config
+            by_uuid = self.connector.client.dialect.major >= 18
+            fields = ["pos_reference", "amount_total", *(["uuid", "config_id"] if by_uuid else [])]
+            for row in await self._all("pos.order", self._since("pos.order"), fields):
+                reference = row["pos_reference"]
+                if by_uuid and not reference and row.get("uuid") and row.get("config_id"):
+                    reference = f"storelink/{row['config_id'][1]}/{row['uuid']}"
+                key = _key(reference, row["amount_total"], "/", "storelink/")
+                keys.append(key or ("sale", "?", f"pos.order#{row['id']} {reference}"))
         for row in await self._all(
             "sale.order",
-            [["client_order_ref", "=like", "pos:%"]],
+            [["client_order_ref", "=like", "pos:%"], *self._since("sale.order")],
             ["client_order_ref", "amount_total"],
         ):
             key = _key(row["client_order_ref"], row["amount_total"], ":", "pos:")
@@ -103,7 +131,7 @@ class ConnectedOdoo:
         prefix = f"{channel}:"
         rows = await self._all(
             "sale.order",
-            [["client_order_ref", "=like", f"{prefix}%"]],
+            [["client_order_ref", "=like", f"{prefix}%"], *self._since("sale.order")],
             ["client_order_ref", "state"],
         )
         return [(str(row["client_order_ref"])[len(prefix) :], str(row["state"])) for row in rows]

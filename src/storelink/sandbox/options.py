@@ -32,7 +32,7 @@ class SandboxOptions:
     #: where the hub's and the agents' databases live (a fresh temporary one by default)
     data_dir: Path | None = None
     live: bool = True
-    #: remove what the run created in a real Odoo when done
+    #: remove what the run created in Odoo when done (see :mod:`storelink.sandbox.cleanup`)
     cleanup: bool = False
     #: the longest the estate may take to converge after the last sale
     converge_timeout_s: float = 120.0

@@ -8,7 +8,13 @@ entry per check that failed or could not run, with its details. Example::
      "stock_mismatches": 0, "price_mismatches": 0, "webhooks_delivered": 5400,
      "webhooks_dead_lettered": 12, "order_violations": 0, "channel_orders_placed": 100,
      "channel_orders_in_odoo": 100, "channel_orders_duplicates": 0, "channel_orders_missing": 0,
-     "elapsed_s": 71.3, "odoo_round_trips": 412, "passed": true, "failures": []}
+     "elapsed_s": 71.3, "odoo_round_trips": 412, "passed": true, "failures": [],
+     "cleanup": null}
+
+``cleanup`` is null unless ``--cleanup`` was given; then it holds, per Odoo model,
+how many records the run created were ``deleted``, ``archived`` or ``left`` (with
+Odoo's reasons), and ``ok``/``problems`` (see :mod:`storelink.sandbox.cleanup`).
+``passed`` is the verification's verdict alone: a cleanup failure never hides it.
 """
 
 from __future__ import annotations
@@ -56,7 +62,11 @@ _PRODUCED_BY = {
 
 
 def report_document(
-    verification: Verification, *, elapsed_s: float, odoo_round_trips: int | None
+    verification: Verification,
+    *,
+    elapsed_s: float,
+    odoo_round_trips: int | None,
+    cleanup: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready report of one run."""
     ran = {c.name for c in verification.checks if c.status != "not_run"}
@@ -74,6 +84,7 @@ def report_document(
         for c in verification.checks
         if not c.passed
     ]
+    document["cleanup"] = cleanup
     return document
 
 

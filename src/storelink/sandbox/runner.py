@@ -4,6 +4,8 @@
 runs the estate (:mod:`storelink.sandbox.estate_run`) when every part it needs
 is installed, verifies, prints the summary and writes the report. When a part
 is missing the run says which checks could not run and why; it never passes.
+With ``--cleanup`` what the run created in Odoo is removed after verification —
+also when the run fails or is interrupted — and the report says what went.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -21,6 +23,9 @@ from storelink.sandbox.options import SandboxOptions
 from storelink.sandbox.partners import default_partners
 from storelink.sandbox.report import print_summary, report_document, write_report
 from storelink.sandbox.verify import Observations, Verification, verify
+
+if TYPE_CHECKING:
+    from storelink.sandbox.cleanup import CleanupResult
 
 #: the parts a trading run cannot do without, and what each provides
 REQUIRED_PARTS: dict[str, str] = {
@@ -54,10 +59,17 @@ class SandboxResult:
     verification: Verification
     document: dict[str, Any]
     stats: RunStats = RunStats()
+    #: what ``--cleanup`` did (None when it was not asked for)
+    cleanup: CleanupResult | None = None
 
     @property
     def passed(self) -> bool:
         return self.verification.passed
+
+    @property
+    def ok(self) -> bool:
+        """Every check passed and, when asked for, the cleanup succeeded (the exit status)."""
+        return self.passed and (self.cleanup is None or self.cleanup.ok)
 
 
 def _installed(module: str) -> bool:
@@ -110,10 +122,11 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
     missing = missing_parts(options)
     round_trips: int | None = None
     stats = RunStats()
+    cleanup: CleanupResult | None = None
     if missing:
         for module, role in missing.items():
             console.print(f"[yellow]cannot trade:[/] {module} ({role}) is not installed")
-        observations = _not_runnable(missing)
+        verification = verify(_not_runnable(missing))
     else:
         from storelink.sandbox.estate_run import EstateRun
         from storelink.sandbox.odoo_side import open_odoo_side
@@ -126,7 +139,15 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
                 currency=await odoo.currency(),
             )
             run = EstateRun(options, estate, schedule, odoo, console=console)
-            observations = await run.run()
+            try:
+                verification = verify(await run.run())
+            except BaseException:
+                # a failed or interrupted run still removes what it created
+                if options.cleanup:
+                    console.print((await run.clean_up()).summary(), highlight=False)
+                raise
+            if options.cleanup:
+                cleanup = await run.clean_up()
         round_trips = run.odoo_round_trips
         stats = RunStats(
             run.trading_s,
@@ -135,11 +156,16 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
             run.refused,
             tuple(run.phases.items()),
         )
-    verification = verify(observations)
     document = report_document(
-        verification, elapsed_s=time.monotonic() - started, odoo_round_trips=round_trips
+        verification,
+        elapsed_s=time.monotonic() - started,
+        odoo_round_trips=round_trips,
+        cleanup=cleanup.document() if cleanup is not None else None,
     )
     print_summary(console, verification, document)
+    if cleanup is not None:
+        style = "green" if cleanup.ok else "bold red"
+        console.print(f"[{style}]{cleanup.summary()}[/]", highlight=False)
     if stats.trading_s:
         rate = stats.sales_per_s(int(document["sales_recorded"]))
         console.print(
@@ -150,4 +176,4 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
         console.print("phases: " + ", ".join(f"{name} {s:.1f}s" for name, s in stats.phases))
     if options.report is not None:
         write_report(options.report, document)
-    return SandboxResult(verification, document, stats)
+    return SandboxResult(verification, document, stats, cleanup)

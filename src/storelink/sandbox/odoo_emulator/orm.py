@@ -427,23 +427,72 @@ class Env:
         return True
 
     def unlink(self, model: str, ids: Sequence[int]) -> bool:
+        """``BaseModel.unlink``: the model's ``@api.ondelete`` checks, then the SQL delete.
+
+        The delete honours every foreign key to the deleted rows the way PostgreSQL
+        does (:meth:`_delete`); the external ids of deleted records go with them, as
+        ``unlink`` removes their ``ir.model.data`` rows (``odoo/models.py``).
+        """
         self.check_access(model, "unlink")
-        spec = self.spec(model)
-        for record_id in ids:
-            self.get(model, int(record_id))
-        for record_id in ids:
-            # one2many children are deleted with their parent (ondelete cascade)
-            for field in spec.fields.values():
-                if field.type == "one2many" and field.relation and self.has_model(field.relation):
-                    record = self.table(model)[int(record_id)]
-                    children = [c["id"] for c in _children(self, field, record)]
-                    if children:
-                        self.sudo().unlink(field.relation, children)
-            self.table(model).pop(int(record_id), None)
-        data = self.table("ir.model.data")
-        for key in [k for k, r in data.items() if r["model"] == model and r["res_id"] in ids]:
-            del data[key]
+        self.spec(model)
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        for record_id in wanted:
+            self.get(model, record_id)
+        for hook in self.db.registry.unlink_hooks.get(model, []):
+            hook(self, model, wanted)
+        self._delete(model, wanted)
         return True
+
+    def _delete(self, model: str, ids: Sequence[int]) -> None:
+        """``DELETE FROM`` with the foreign keys' ``ON DELETE`` actions, no Python hooks.
+
+        ``cascade`` deletes the referencing rows too, ``set null`` empties the
+        reference and ``restrict`` refuses the whole statement with the error
+        ``_as_validation_error`` (``odoo/service/model.py``) makes of a
+        ``ForeignKeyViolation``. The call's transaction undoes a refused delete.
+        """
+        doomed = {int(i) for i in ids if int(i) in self.table(model)}
+        if not doomed:
+            return
+        for referrer, name, field in self.db.registry.references(model):
+            if not self.has_model(referrer):
+                continue
+            rows = [
+                r
+                for r in self._referring(referrer, name, doomed)
+                if referrer != model or r["id"] not in doomed
+            ]
+            if not rows:
+                continue
+            if field.on_delete == "cascade":
+                self._delete(referrer, [r["id"] for r in rows])
+            elif field.on_delete == "set null":
+                for row in rows:
+                    row[name] = False
+            else:
+                spec = self.spec(referrer)
+                raise ValidationError(
+                    "The operation cannot be completed: another model requires the record "
+                    "being deleted. If possible, archive it instead.\n\n"
+                    f"Model: {spec.description} ({referrer})\n"
+                    f"Constraint: {referrer.replace('.', '_')}_{name}_fkey\n"
+                )
+        table = self.table(model)
+        for record_id in sorted(doomed):
+            table.pop(record_id, None)
+        data = self.table("ir.model.data")
+        for key in [k for k, r in data.items() if r["model"] == model and r["res_id"] in doomed]:
+            del data[key]
+
+    def _referring(self, model: str, field: str, targets: set[int]) -> list[Record]:
+        """Records of ``model`` whose many2one ``field`` is one of ``targets``."""
+        table = self.table(model)
+        if field in self.db.store.indexed_fields(model):
+            found: list[Record] = []
+            for target in sorted(targets):
+                found += [table[i] for i in self.db.store.lookup(model, field, target) or ()]
+            return found
+        return [r for r in table.values() if r.get(field) in targets]
 
     # -- helpers -------------------------------------------------------------------------------
     def _convert(self, model: str, name: str, field: Field, value: Any) -> Any:

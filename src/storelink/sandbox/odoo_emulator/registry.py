@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from storelink.sandbox.odoo_emulator.schema import ModelSpec
+from storelink.sandbox.odoo_emulator.schema import Field, ModelSpec
 
 if TYPE_CHECKING:
     from storelink.sandbox.odoo_emulator.orm import Env
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 MethodFunc = Callable[..., Any]
 CreateHook = Callable[["Env", str, list[int], dict[str, Any]], None]
 WriteHook = Callable[["Env", str, list[int], dict[str, Any]], None]
+#: an ``@api.ondelete`` check (or what an ``unlink`` override does first): may raise
+UnlinkHook = Callable[["Env", str, list[int]], None]
+#: a stored many2one pointing at a model: (model holding it, field name, field)
+Reference = tuple[str, str, Field]
 
 ANY_MODEL = "*"
 
@@ -36,9 +40,12 @@ class Registry:
     methods: dict[tuple[str, str], Method] = field(default_factory=dict)
     create_hooks: dict[str, list[CreateHook]] = field(default_factory=dict)
     write_hooks: dict[str, list[WriteHook]] = field(default_factory=dict)
+    unlink_hooks: dict[str, list[UnlinkHook]] = field(default_factory=dict)
+    _references: dict[str, list[Reference]] | None = None
 
     def model(self, spec: ModelSpec) -> None:
         self.specs[spec.name] = spec
+        self._references = None
 
     def method(self, model: str, name: str, func: MethodFunc, *, api_model: bool) -> None:
         """Expose ``func`` as ``model.name``; ``model`` may be ``ANY_MODEL``."""
@@ -49,6 +56,20 @@ class Registry:
 
     def on_write(self, model: str, hook: WriteHook) -> None:
         self.write_hooks.setdefault(model, []).append(hook)
+
+    def on_unlink(self, model: str, hook: UnlinkHook) -> None:
+        self.unlink_hooks.setdefault(model, []).append(hook)
+
+    def references(self, model: str) -> list[Reference]:
+        """Every stored many2one pointing at ``model`` (the foreign keys a delete must honour)."""
+        if self._references is None:
+            found: dict[str, list[Reference]] = {}
+            for spec in self.specs.values():
+                for name, f in spec.fields.items():
+                    if f.type == "many2one" and f.stored and f.relation:
+                        found.setdefault(f.relation, []).append((spec.name, name, f))
+            self._references = found
+        return self._references.get(model, [])
 
     def find_method(self, model: str, name: str) -> Method | None:
         return self.methods.get((model, name)) or self.methods.get((ANY_MODEL, name))

@@ -32,10 +32,22 @@ class Field:
     default: Default = None
     selection: tuple[tuple[str, str], ...] = ()
     compute: Compute | None = None
+    #: many2one only: what deleting the target does (``cascade``, ``set null``, ``restrict``)
+    ondelete: str | None = None
 
     @property
     def stored(self) -> bool:
         return self.compute is None and self.type != "one2many"
+
+    @property
+    def on_delete(self) -> str:
+        """The foreign key's action; unset it is ``restrict`` when required, else ``set null``.
+
+        The default is ``Many2one.setup_nonrelated`` in ``odoo/fields.py``.
+        """
+        if self.ondelete is not None:
+            return self.ondelete
+        return "restrict" if self.required else "set null"
 
     def empty(self) -> Any:
         """The value Odoo returns for an unset field of this type."""

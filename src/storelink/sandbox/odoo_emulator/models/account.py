@@ -83,7 +83,7 @@ def install(registry: Registry) -> None:
             "Journal Item",
             "account",
             {
-                "move_id": m2o("account.move", "Journal Entry", required=True),
+                "move_id": m2o("account.move", "Journal Entry", required=True, ondelete="cascade"),
                 "name": char("Label"),
                 "product_id": m2o("product.product", "Product"),
                 "quantity": num("Quantity", default=1.0),

@@ -330,7 +330,9 @@ def install(registry: Registry) -> None:
     if v >= 17:
         server_fields["webhook_url"] = char("Webhook URL")
         server_fields["webhook_field_ids"] = m2m("ir.model.fields", "Webhook Fields")
-        server_fields["base_automation_id"] = m2o("base.automation", "Automation Rule")
+        server_fields["base_automation_id"] = m2o(
+            "base.automation", "Automation Rule", ondelete="cascade"
+        )
     registry.model(
         ModelSpec(
             "ir.actions.server",

@@ -7,6 +7,14 @@
   but different payments or lines is created anyway.
 * 18+: ``sync_from_ui(orders)`` keyed by ``uuid``; returns records per model.
 
+Deleting follows Odoo's ``@api.ondelete`` checks: an order only when new or
+cancelled (``pos_order.py`` ``_unlink_except_draft_or_cancel``), a product
+available in the POS not while a session is open (``product.py``
+``_unlink_except_active_pos_session``), a customer not once it has POS orders
+(``res_partner.py``); sessions keep their config (``config_id`` required, so
+``restrict``) and, from 18, a config cannot be archived while a session is open
+(``pos_config.py`` ``write``, ``active`` among the forbidden changes).
+
 Skipped orders are absent from the answer, as in Odoo. A 16/17 ``data`` needs
 ``name``, ``pos_session_id``, ``lines`` (``[0, 0, {product_id, qty, price_unit, …}]``),
 ``statement_ids`` (``[0, 0, {amount, payment_method_id}]``) and ``amount_total``,
@@ -186,7 +194,7 @@ def install(registry: Registry) -> None:
         "pricelist_id": m2o("product.pricelist", "Pricelist"),
     }
     line: dict[str, Field] = {
-        "order_id": m2o("pos.order", "Order Ref", required=True),
+        "order_id": m2o("pos.order", "Order Ref", required=True, ondelete="cascade"),
         "name": char("Line No"),
         "product_id": m2o("product.product", "Product", required=True),
         "full_product_name": char("Full Product Name"),
@@ -229,7 +237,7 @@ def install(registry: Registry) -> None:
             "point_of_sale",
             {
                 "name": char("Label"),
-                "pos_order_id": m2o("pos.order", "Order", required=True),
+                "pos_order_id": m2o("pos.order", "Order", required=True, ondelete="cascade"),
                 "amount": num("Amount", required=True),
                 "payment_method_id": m2o("pos.payment.method", "Payment Method", required=True),
                 "payment_date": Field("datetime", "Date", default=lambda env: env.now()),
@@ -249,6 +257,11 @@ def install(registry: Registry) -> None:
         )
     )
     registry.on_create("pos.session", _open_session)
+    registry.on_unlink("pos.order", _unlink_except_draft_or_cancel)
+    registry.on_unlink("product.product", _unlink_except_active_pos_session)
+    registry.on_unlink("res.partner", _unlink_except_pos_orders)
+    if v >= 18:
+        registry.on_write("pos.config", _archive_except_open_session)
     registry.on_create("pos.order", _name_order)
     registry.method("pos.session", "action_pos_session_open", session_open, api_model=False)
     registry.method(
@@ -262,6 +275,47 @@ def install(registry: Registry) -> None:
         registry.method("pos.order", "create_from_ui", create_from_ui, api_model=True)
     else:
         registry.method("pos.order", "sync_from_ui", sync_from_ui, api_model=True)
+
+
+# -- deleting and archiving ----------------------------------------------------------------------
+def _unlink_except_draft_or_cancel(env: Env, model: str, ids: list[int]) -> None:
+    if any(env.get(model, i)["state"] not in ("draft", "cancel") for i in ids):
+        raise UserError("In order to delete a sale, it must be new or cancelled.")
+
+
+def _open_sessions(env: Env) -> list[Record]:
+    return [s for s in env.table("pos.session").values() if s.get("state") != "closed"]
+
+
+def _unlink_except_active_pos_session(env: Env, model: str, ids: list[int]) -> None:
+    if not _open_sessions(env):
+        return
+    if any(env.value(model, env.get(model, i), "available_in_pos") for i in ids):
+        raise UserError(
+            "You cannot delete a product saleable in point of sale while a session is still opened."
+        )
+
+
+def _unlink_except_pos_orders(env: Env, model: str, ids: list[int]) -> None:
+    wanted = set(ids)
+    if any(o.get("partner_id") in wanted for o in env.table("pos.order").values()):
+        raise UserError(
+            "You cannot delete a customer that has point of sales orders. "
+            "You can archive it instead."
+        )
+
+
+def _archive_except_open_session(
+    env: Env, model: str, ids: list[int], vals: dict[str, Any]
+) -> None:
+    if "active" not in vals or vals["active"]:
+        return
+    wanted = set(ids)
+    if any(s.get("config_id") in wanted for s in _open_sessions(env)):
+        raise UserError(
+            "Unable to modify this PoS Configuration because you can't modify Active "
+            "while a session is open."
+        )
 
 
 # -- sessions -----------------------------------------------------------------------------------

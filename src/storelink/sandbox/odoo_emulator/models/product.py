@@ -1,7 +1,13 @@
-"""``product``, ``uom`` and taxes: templates with one variant each, pricelists, units."""
+"""``product``, ``uom`` and taxes: templates with one variant each, pricelists, units.
+
+Deleting a variant deletes its template when no other variant is left
+(``addons/product/models/product_product.py`` ``unlink``); a template takes its
+variants with it and a pricelist its rules (``ondelete='cascade'``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from storelink.sandbox.odoo_emulator.models.base import default_company
@@ -212,7 +218,9 @@ def install(registry: Registry) -> None:
             "Product Variant",
             "product",
             {
-                "product_tmpl_id": m2o("product.template", "Product Template", required=True),
+                "product_tmpl_id": m2o(
+                    "product.template", "Product Template", required=True, ondelete="cascade"
+                ),
                 "active": flag("Active", default=True),
                 "qty_available": Field("float", "Quantity On Hand", compute=_qty_available),
                 "lst_price": Field(
@@ -249,7 +257,9 @@ def install(registry: Registry) -> None:
             "Pricelist Rule",
             "product",
             {
-                "pricelist_id": m2o("product.pricelist", "Pricelist", required=True),
+                "pricelist_id": m2o(
+                    "product.pricelist", "Pricelist", required=True, ondelete="cascade"
+                ),
                 "applied_on": select(
                     (
                         ("3_global", "All Products"),
@@ -281,9 +291,27 @@ def install(registry: Registry) -> None:
         )
     )
     registry.on_create("product.template", _create_variant)
+    registry.method("product.product", "unlink", unlink_variants, api_model=False)
     if v <= 17:
         registry.on_create("product.template", _sync_detailed_type)
         registry.on_write("product.template", _sync_detailed_type)
+
+
+def unlink_variants(env: Env, model: str, ids: Sequence[int]) -> bool:
+    wanted = {int(i) for i in ids}
+    templates = set()
+    for product in env.browse(model, sorted(wanted)):
+        others = [
+            p
+            for p in env.referencing(model, "product_tmpl_id", product["product_tmpl_id"])
+            if p["id"] not in wanted and p.get("active", True)
+        ]
+        if not others:
+            templates.add(int(product["product_tmpl_id"]))
+    env.unlink(model, sorted(wanted))
+    if templates:
+        env.unlink("product.template", sorted(templates))
+    return True
 
 
 def _create_variant(env: Env, model: str, ids: list[int], vals: dict[str, Any]) -> None:

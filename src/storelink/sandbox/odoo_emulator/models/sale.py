@@ -1,13 +1,26 @@
-"""``sale`` (+ ``sale_stock``): quotations, confirmation creating the outgoing delivery."""
+"""``sale`` (+ ``sale_stock``): quotations, confirmation creating the outgoing delivery.
+
+Cancelling and deleting follow ``addons/sale/models/sale_order.py``: ``action_cancel``
+refuses a locked order (17+), answers with the ``sale.order.cancel`` wizard for a
+non-draft order unless the context has ``disable_cancel_warning``
+(``_show_cancel_wizard``), and otherwise cancels the order and — ``sale_stock``'s
+``_action_cancel`` — its deliveries that are not done. Only draft or cancelled
+orders can be deleted (``_unlink_except_draft_or_cancel``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from storelink.sandbox.odoo_emulator.exceptions import UserError
+from storelink.sandbox.odoo_emulator.exceptions import ProgrammingError, UserError
 from storelink.sandbox.odoo_emulator.models.base import default_company
-from storelink.sandbox.odoo_emulator.models.stock import MoveLine, create_picking, picking_confirm
+from storelink.sandbox.odoo_emulator.models.stock import (
+    MoveLine,
+    create_picking,
+    picking_cancel,
+    picking_confirm,
+)
 from storelink.sandbox.odoo_emulator.orm import Env
 from storelink.sandbox.odoo_emulator.registry import Registry
 from storelink.sandbox.odoo_emulator.schema import (
@@ -129,7 +142,7 @@ def install(registry: Registry) -> None:
             "Sales Order Line",
             "sale",
             {
-                "order_id": m2o("sale.order", "Order Reference", required=True),
+                "order_id": m2o("sale.order", "Order Reference", required=True, ondelete="cascade"),
                 "name": Field("text", "Description"),
                 "product_id": m2o("product.product", "Product"),
                 "product_uom_qty": num("Quantity", default=1.0),
@@ -155,6 +168,7 @@ def install(registry: Registry) -> None:
     registry.on_create("sale.order.line", _line_defaults)
     registry.method("sale.order", "action_confirm", action_confirm, api_model=False)
     registry.method("sale.order", "action_cancel", action_cancel, api_model=False)
+    registry.on_unlink("sale.order", _unlink_except_draft_or_cancel)
 
 
 def _name_order(env: Env, model: str, ids: list[int], vals: dict[str, Any]) -> None:
@@ -221,12 +235,40 @@ def action_confirm(env: Env, model: str, ids: Sequence[int]) -> bool:
     return True
 
 
-def action_cancel(env: Env, model: str, ids: Sequence[int]) -> bool:
+def action_cancel(env: Env, model: str, ids: Sequence[int]) -> bool | dict[str, Any]:
     env.check_access(model, "write")
-    for order_id in ids:
-        env.get(model, order_id)
-        for picking in env.table("stock.picking").values():
-            if picking.get("sale_id") == order_id and picking["state"] not in ("done", "cancel"):
-                env.sudo().write("stock.picking", [picking["id"]], {"state": "cancel"})
-        env.sudo().write(model, [order_id], {"state": "cancel"})
+    orders = [env.get(model, i) for i in ids]
+    if env.version >= 17 and any(o.get("locked") for o in orders):
+        raise UserError("You cannot cancel a locked order. Please unlock it first.")
+    if not env.context.get("disable_cancel_warning") and any(o["state"] != "draft" for o in orders):
+        # the wizard asks a person first; its action is for one order (self.ensure_one())
+        if len(orders) != 1:
+            names = ", ".join(str(o["id"]) for o in orders)
+            raise ProgrammingError(f"Expected singleton: sale.order({names})")
+        return {
+            "name": "Cancel Sales Order",
+            "view_mode": "form",
+            "res_model": "sale.order.cancel",
+            "view_id": False,
+            "type": "ir.actions.act_window",
+            "context": {"default_order_id": orders[0]["id"]},
+            "target": "new",
+        }
+    for order in orders:
+        pickings = [
+            p["id"]
+            for p in env.referencing("stock.picking", "sale_id", order["id"])
+            if p["state"] != "done"
+        ]
+        if pickings:
+            picking_cancel(env.sudo(), "stock.picking", pickings)
+        env.sudo().write(model, [order["id"]], {"state": "cancel"})
     return True
+
+
+def _unlink_except_draft_or_cancel(env: Env, model: str, ids: list[int]) -> None:
+    if any(env.get(model, i)["state"] not in ("draft", "cancel") for i in ids):
+        raise UserError(
+            "You can not delete a sent quotation or a confirmed sales order. "
+            "You must first cancel it."
+        )

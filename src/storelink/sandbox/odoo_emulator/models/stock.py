@@ -1,4 +1,14 @@
-"""``stock``: warehouses, locations, quants (with inventory mode), moves and pickings."""
+"""``stock``: warehouses, locations, quants (with inventory mode), moves and pickings.
+
+Archiving and deleting follow ``addons/stock/models``: a move can be deleted only
+in draft or cancelled (``stock_move.py`` ``_unlink_if_draft_or_cancel``) and a
+transfer deletes its moves first (``stock_picking.py`` ``unlink``). Archiving a
+warehouse (``stock_warehouse.py`` ``write``) is refused while moves of its
+operation types are open, archives those operation types and its view location;
+archiving a location (``stock_location.py`` ``write``) is refused while an active
+warehouse uses it or an internal location below it holds stock, and archives
+everything below it.
+"""
 
 from __future__ import annotations
 
@@ -225,7 +235,8 @@ def install(registry: Registry) -> None:
         )
     )
     move: dict[str, Field] = {
-        "name": char("Description", required=True),
+        # 19 has no stock.move.name; kept here, optional, for the emulator's own moves
+        "name": char("Description", required=v <= 18),
         "reference": char("Reference"),
         "origin": char("Source Document"),
         "product_id": m2o("product.product", "Product", required=True),
@@ -284,6 +295,10 @@ def install(registry: Registry) -> None:
             write_groups=STOCK_USER,
         )
     )
+    # what stock adds to product.template (company-dependent; the company default here)
+    registry.specs["product.template"].fields["property_stock_inventory"] = Field(
+        "many2one", "Inventory Location", relation="stock.location", compute=_inventory_loss
+    )
     registry.on_create("stock.warehouse", _create_warehouse_locations)
     registry.on_create("stock.picking", _name_picking)
     registry.method("stock.quant", "create", quant_create, api_model=True)
@@ -295,6 +310,15 @@ def install(registry: Registry) -> None:
     registry.method("stock.picking", "action_assign", picking_assign, api_model=False)
     registry.method("stock.picking", "button_validate", button_validate, api_model=False)
     registry.method("stock.picking", "action_cancel", picking_cancel, api_model=False)
+    registry.on_unlink("stock.move", _unlink_if_draft_or_cancel)
+    registry.on_unlink("stock.picking", _unlink_moves_first)
+    registry.on_write("stock.warehouse", _archive_warehouse)
+    registry.on_write("stock.location", _archive_location)
+
+
+def _inventory_loss(env: Env, record: Record) -> Any:
+    found = xmlids.lookup(env, "stock.stock_location_inventory")
+    return found[1] if found else False
 
 
 def _warehouse_name(env: Env, picking_type: Record) -> str:
@@ -303,6 +327,72 @@ def _warehouse_name(env: Env, picking_type: Record) -> str:
 
 
 # -- warehouses ---------------------------------------------------------------------------------
+def _archive_warehouse(env: Env, model: str, ids: list[int], vals: dict[str, Any]) -> None:
+    if "active" not in vals:
+        return
+    active = bool(vals["active"])
+    sudo = env.sudo().with_context(active_test=False)
+    for warehouse in env.browse(model, ids):
+        types = [
+            t["id"] for t in env.referencing("stock.picking.type", "warehouse_id", warehouse["id"])
+        ]
+        open_moves = [
+            m
+            for m in env.table("stock.move").values()
+            if m.get("picking_type_id") in types and m.get("state") not in ("done", "cancel")
+        ]
+        if open_moves:
+            names = sorted(
+                {env.get("stock.picking.type", m["picking_type_id"])["name"] for m in open_moves}
+            )
+            kind = "picking types" if env.version <= 16 else "operation types"
+            raise UserError(
+                f"You still have ongoing operations for {kind} {', '.join(names)} "
+                f"in warehouse {warehouse['name']}"
+            )
+        if types:
+            sudo.write("stock.picking.type", types, {"active": active})
+        if warehouse.get("view_location_id"):
+            sudo.write("stock.location", [warehouse["view_location_id"]], {"active": active})
+
+
+def _archive_location(env: Env, model: str, ids: list[int], vals: dict[str, Any]) -> None:
+    if "active" not in vals:
+        return
+    active = bool(vals["active"])
+    locations = env.table(model)
+    if not active:
+        for location_id in ids:
+            for warehouse in env.table("stock.warehouse").values():
+                if warehouse.get("active", True) and location_id in (
+                    warehouse.get("lot_stock_id"),
+                    warehouse.get("view_location_id"),
+                ):
+                    name = _complete_name(env, locations[location_id])
+                    raise UserError(
+                        f"You cannot archive location {name} "
+                        f"because it is used by warehouse {warehouse['name']}"
+                    )
+    if env.context.get("do_not_check_quant"):
+        return
+    below = env.descendants(model, ids)
+    internal = {i for i in below if locations[i].get("usage") == "internal"}
+    stocked = sorted(
+        {
+            q["location_id"]
+            for q in env.table("stock.quant").values()
+            if q.get("location_id") in internal
+            and (q.get("quantity") or q.get("reserved_quantity"))
+        }
+    )
+    if stocked and not active:
+        names = ", ".join(_complete_name(env, locations[i]) for i in stocked)
+        raise UserError(f"You can't disable locations {names} because they still contain products.")
+    children = sorted(below - set(ids))
+    if children:
+        env.sudo().with_context(do_not_check_quant=True).write(model, children, {"active": active})
+
+
 def location_by_xmlid(env: Env, xmlid: str) -> int:
     found = xmlids.lookup(env, xmlid)
     if found is None:
@@ -687,6 +777,25 @@ def picking_cancel(env: Env, model: str, ids: Sequence[int]) -> bool:
         if env.get(model, picking_id)["state"] != "done":
             _set_state(env, picking_id, "cancel")
     return True
+
+
+def _unlink_if_draft_or_cancel(env: Env, model: str, ids: list[int]) -> None:
+    if any(env.get(model, i)["state"] not in ("draft", "cancel") for i in ids):
+        raise UserError("You can only delete draft or cancelled moves.")
+
+
+def _unlink_moves_first(env: Env, model: str, ids: list[int]) -> None:
+    # stock.picking.unlink: move_ids._action_cancel() then move_ids.unlink()
+    moves = [m for picking_id in ids for m in _moves(env, picking_id)]
+    if any(m["state"] == "done" for m in moves):
+        raise UserError(
+            "You cannot cancel a stock move that has been set to 'Done'. "
+            "Create a return in order to reverse the moves which took place."
+        )
+    for move in moves:
+        move["state"] = "cancel"
+    if moves:
+        env.sudo().unlink("stock.move", [m["id"] for m in moves])
 
 
 def _set_state(env: Env, picking_id: int, state: str) -> None:
