@@ -342,7 +342,6 @@ async def test_pos_session_rules(odoo: Odoo) -> None:
     current = await odoo.execute("pos.config", "read", [config], ["current_session_id"])
     assert current[0]["current_session_id"][0] == session
     await odoo.execute("pos.session", "action_pos_session_closing_control", [session])
-    await odoo.execute("pos.session", "action_pos_session_close", [session])
     product = await _product(odoo, "LATE")
     card = (await _payment_methods(odoo))["Card"]
     if odoo.emulator.version <= 17:
@@ -357,6 +356,47 @@ async def test_pos_session_rules(odoo: Odoo) -> None:
     await odoo.execute("pos.order", *call)
     moved = await odoo.execute("pos.order", "search_read", [], ["session_id"])
     assert [o["session_id"][0] for o in moved] == [reopened]
+
+
+async def test_pos_reference_sent_to_sync_from_ui(odoo: Odoo) -> None:
+    """18.0 takes ``pos_reference`` from the client's ``name``; 19 keeps ``pos_reference``."""
+    if odoo.emulator.version <= 17:
+        return
+    product = await _product(odoo, "REF")
+    _, session = await _session(odoo)
+    card = (await _payment_methods(odoo))["Card"]
+    both = {**_sync_order(session, str(uuid.uuid4()), product, 1, 1.0, card), "name": "shop/1"}
+    both["pos_reference"] = "shop/1"
+    named = {**_sync_order(session, str(uuid.uuid4()), product, 1, 1.0, card), "name": "shop/2"}
+    referenced = _sync_order(session, str(uuid.uuid4()), product, 1, 1.0, card)
+    referenced.pop("name")
+    referenced["pos_reference"] = "shop/3"
+    result = await odoo.execute("pos.order", "sync_from_ui", [both, named, referenced])
+    got = [o["pos_reference"] for o in result["pos.order"]]
+    if odoo.emulator.version == 18:
+        assert got == ["shop/1", "shop/2", False]
+    else:
+        assert got == ["shop/1", False, "shop/3"]
+    # the client's name is not the order's name: the server names a paid order
+    assert not {o["name"] for o in result["pos.order"]} & {"shop/1", "shop/2"}
+
+
+async def test_an_18_order_without_name_for_a_closed_session_is_a_key_error(odoo: Odoo) -> None:
+    if odoo.emulator.version != 18:
+        return
+    product = await _product(odoo, "NONAME")
+    _, session = await _session(odoo)
+    await odoo.execute("pos.session", "action_pos_session_closing_control", [session])
+    await _session(odoo)
+    card = (await _payment_methods(odoo))["Card"]
+    order = _sync_order(session, str(uuid.uuid4()), product, 1, 1.0, card)
+    order.pop("name")
+    with pytest.raises(RpcError) as caught:  # 18.0 _get_valid_session logs order['name']
+        await odoo.execute("pos.order", "sync_from_ui", [order])
+    assert caught.value.name == "builtins.KeyError"
+    order["name"] = "late"
+    result = await odoo.execute("pos.order", "sync_from_ui", [order])
+    assert [o["pos_reference"] for o in result["pos.order"]] == ["late"]
 
 
 class _Receiver:
@@ -493,7 +533,6 @@ async def test_pos_stock_moves_at_session_close_when_the_company_says_so() -> No
         await served.execute("pos.order", "sync_from_ui", [order])
         assert await _on_hand(served, product) == 10.0
         await served.execute("pos.session", "action_pos_session_closing_control", [session])
-        await served.execute("pos.session", "action_pos_session_close", [session])
         assert await _on_hand(served, product) == 6.0
         states = await served.execute("pos.order", "search_read", [], ["state"])
         assert [s["state"] for s in states] == ["done"]

@@ -107,7 +107,10 @@ async def test_confirmed_sale_orders_are_cancelled_before_they_can_go(odoo: Odoo
     # without disable_cancel_warning a confirmed order gets the wizard, not a cancellation
     wizard = await odoo.execute("sale.order", "action_cancel", orders[:1])
     assert wizard["res_model"] == "sale.order.cancel"
-    assert wizard["context"] == {"default_order_id": orders[0]}
+    assert wizard["name"] == "Cancel Sales Order"
+    assert wizard["context"]["default_order_id"] == orders[0]
+    assert wizard["context"]["mark_so_as_canceled"] is True
+    assert ("default_use_template" in wizard["context"]) is (odoo.emulator.version == 16)
     with pytest.raises(RpcError):  # the wizard is for one order (ensure_one)
         await odoo.execute("sale.order", "action_cancel", orders)
     await odoo.execute(
@@ -150,14 +153,102 @@ async def test_done_moves_and_paid_pos_orders_stay(odoo: Odoo) -> None:
     with pytest.raises(RpcError) as caught:
         await odoo.execute("pos.config", "unlink", [config])
     assert caught.value.message.startswith(RESTRICTED)
-    # from 18 an open session also forbids archiving its config
-    if odoo.emulator.version >= 18:
-        with pytest.raises(RpcError) as caught:
-            await odoo.execute("pos.config", "write", [config], {"active": False})
-        assert "can't modify Active while a session is open" in caught.value.message
-        await odoo.execute("pos.session", "action_pos_session_closing_control", [session])
-        await odoo.execute("pos.session", "action_pos_session_close", [session])
+    # archiving is not among pos.config's forbidden changes, open session or not
     assert await odoo.execute("pos.config", "write", [config], {"active": False}) is True
+
+
+async def test_closing_control_closes_and_a_second_close_is_refused(odoo: Odoo) -> None:
+    (config,) = await odoo.execute("pos.config", "search", [("name", "=", "Shop")])
+    (session,) = await odoo.execute("pos.session", "create", [{"config_id": config}])
+    (order,) = await odoo.execute(
+        "pos.order", "create", [{"session_id": session, "amount_total": 0.0}]
+    )
+    with pytest.raises(RpcError) as caught:
+        await odoo.execute("pos.session", "action_pos_session_closing_control", [session])
+    assert caught.value.message == "You cannot close the POS when orders are still in draft"
+    await odoo.execute("pos.order", "write", [order], {"state": "paid"})
+    # no cash control: closing control goes straight on to action_pos_session_close
+    await odoo.execute("pos.session", "action_pos_session_closing_control", [session])
+    (row,) = await odoo.execute("pos.session", "read", [session], ["state", "stop_at"])
+    assert row["state"] == "closed" and row["stop_at"]
+    for method in ("action_pos_session_close", "action_pos_session_closing_control"):
+        with pytest.raises(RpcError) as caught:
+            await odoo.execute("pos.session", method, [session])
+        assert caught.value.message == "This session is already closed."
+    (states,) = await odoo.execute("pos.order", "read", [order], ["state"])
+    assert states["state"] == "done"
+
+
+async def test_closing_control_closes_only_the_first_session_given(odoo: Odoo) -> None:
+    configs = await odoo.execute("pos.config", "create", [{"name": "Till A"}, {"name": "Till B"}])
+    sessions = await odoo.execute("pos.session", "create", [{"config_id": c} for c in configs])
+    await odoo.execute("pos.session", "action_pos_session_closing_control", sessions)
+    rows = await odoo.execute("pos.session", "read", sessions, ["state"])
+    assert {r["id"]: r["state"] for r in rows} == {sessions[0]: "closed", sessions[1]: "opened"}
+    with pytest.raises(RpcError):  # _validate_session is ensure_one
+        await odoo.execute("pos.session", "action_pos_session_close", sessions)
+
+
+async def test_pos_rules_on_deleting_customers_and_products(odoo: Odoo) -> None:
+    version = odoo.emulator.version
+    product = await _product(odoo, "ON-SALE")
+    await odoo.execute("product.product", "write", [product], {"available_in_pos": True})
+    partners = await odoo.execute("res.partner", "create", [{"name": "Buyer"}, {"name": "Idle"}])
+    (config,) = await odoo.execute("pos.config", "search", [("name", "=", "Shop")])
+    (session,) = await odoo.execute("pos.session", "create", [{"config_id": config}])
+    await odoo.execute(
+        "pos.order",
+        "create",
+        [{"session_id": session, "partner_id": partners[0], "amount_total": 0.0}],
+    )
+    with pytest.raises(RpcError) as caught:
+        await odoo.execute("product.product", "unlink", [product])
+    if version <= 17:
+        assert caught.value.message == (
+            "You cannot delete a product saleable in point of sale while a session is still opened."
+        )
+    else:
+        assert caught.value.message.startswith(
+            "To delete a product, make sure all point of sale sessions are closed.\n\n"
+        )
+    with pytest.raises(RpcError) as caught:
+        await odoo.execute("res.partner", "unlink", [partners[1]] if version <= 17 else partners)
+    if version <= 17:
+        # 16: no contact goes while any session is open
+        (name,) = await odoo.execute("pos.session", "read", [session], ["name"])
+        assert caught.value.message == (
+            "You cannot delete contacts while there are active PoS sessions. "
+            f"Close the session(s) {name['name']} first."
+        )
+    else:
+        # 18+: a customer with POS orders stays, whatever the sessions
+        assert caught.value.name == "odoo.exceptions.ValidationError"
+        assert caught.value.message == (
+            "You cannot delete a customer that has point of sales orders. "
+            "You can archive it instead."
+        )
+        assert await odoo.execute("res.partner", "unlink", [partners[1]]) is True
+
+
+async def test_payments_go_with_a_draft_order_only_from_19(odoo: Odoo) -> None:
+    (config,) = await odoo.execute("pos.config", "search", [("name", "=", "Shop")])
+    (method,) = await odoo.execute("pos.payment.method", "search", [], limit=1)
+    (session,) = await odoo.execute("pos.session", "create", [{"config_id": config}])
+    (order,) = await odoo.execute(
+        "pos.order", "create", [{"session_id": session, "amount_total": 1.0}]
+    )
+    await odoo.execute(
+        "pos.payment",
+        "create",
+        [{"pos_order_id": order, "amount": 1.0, "payment_method_id": method}],
+    )
+    if odoo.emulator.version <= 18:
+        with pytest.raises(RpcError) as caught:
+            await odoo.execute("pos.order", "unlink", [order])
+        assert caught.value.message.startswith(RESTRICTED)
+        assert "Constraint: pos_payment_pos_order_id_fkey" in caught.value.message
+    else:
+        assert await odoo.execute("pos.order", "unlink", [order]) is True
 
 
 async def test_a_warehouse_is_archived_with_its_locations_once_empty(odoo: Odoo) -> None:

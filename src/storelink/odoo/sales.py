@@ -5,9 +5,13 @@ each store's ``pos.config`` (named after the store code) gets an open
 ``pos.session`` — created and opened with ``action_pos_session_open`` when there
 is none — and every ticket is sent in one sync call per batch
 (``create_from_ui`` in 16/17, ``sync_from_ui`` in 18+, see the dialect).
-Idempotency key: the sale's uuid, sent as ``uuid`` and as ``pos_reference``
-``storelink/<store>/<uuid>``; Odoo dedups on ``pos_reference`` in 16/17 and on
-``uuid`` in 18+, and storelink skips tickets already there.
+Idempotency key: the sale's uuid, sent as ``uuid`` and as the receipt number
+``pos_reference`` = ``storelink/<store>/<uuid>``, which a back-office user can
+search; Odoo dedups on ``pos_reference`` in 16/17 and on ``uuid`` in 18+, and
+storelink skips tickets already there. The reference travels as ``name`` in
+16/17 (``_order_fields``) and as both ``name`` and ``pos_reference`` from 18:
+18.0's ``_process_order`` sets ``pos_reference`` from the client's ``name``, 19
+keeps the client's ``pos_reference`` (and drops ``name``, which the server sets).
 
 A return is the same ticket with negative quantities and payments.
 
@@ -304,7 +308,14 @@ class StoreSales:
             dialect.pos_payments_field: payments,
         }
         if dialect.major >= 18:
-            values.update({"date_order": when, "state": "paid"})
+            values.update(
+                {
+                    "date_order": when,
+                    "state": "paid",
+                    "name": t.reference,
+                    "pos_reference": t.reference,
+                }
+            )
         else:
             values.update({"name": t.reference, "uid": str(t.uuid), "creation_date": when})
         return values

@@ -10,8 +10,8 @@ to them. Removal follows Odoo's own rules, in dependency order:
    their cancelled transfers go too, done ones stay (done moves cannot be deleted);
 2. ``pos.order``: deleted only when new or cancelled; paid and posted orders stay,
    they are accounting records;
-3. the run's POS sessions are closed (from 18 a config cannot be archived while
-   one is open); they stay with their orders;
+3. the run's POS sessions are closed (``action_pos_session_closing_control``, which
+   closes them); they stay with their orders;
 4. pricelist items, then pricelists: deleted;
 5. POS configs: deleted, or archived when sessions keep them (``restrict``);
 6. the stock left at the run's warehouses is counted to zero (Odoo refuses to
@@ -249,13 +249,21 @@ class Cleanup:
                 continue
             session = [int(row["id"])]
             try:
-                # closing posts the session's entries; Odoo validates one session per call
-                await self.client.call("pos.session", "action_pos_session_closing_control", session)
-                await self.client.call("pos.session", "action_pos_session_close", session)
+                # closing control closes the session itself (pos_session.py: it returns
+                # action_pos_session_close / _validate), one session per call; a second
+                # close is refused ("This session is already closed.")
+                answer = await self.client.call(
+                    "pos.session", "action_pos_session_closing_control", session
+                )
             except OdooBusinessError as exc:
                 reason = str(exc).splitlines()[0]
                 self.result.problems.append(
                     f"pos.session #{session[0]} could not be closed: {reason}"
+                )
+                continue
+            if isinstance(answer, dict):  # the force-close wizard: the entries do not balance
+                self.result.problems.append(
+                    f"pos.session #{session[0]} could not be closed: {answer.get('name')}"
                 )
         self.result.outcome("pos.session").leave(len(rows), KEPT_SESSIONS)
 

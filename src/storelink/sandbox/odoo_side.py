@@ -4,8 +4,9 @@ The sandbox talks to Odoo through its own connector, separate from the hub's:
 to seed the estate, to play the back-office user who changes prices and counts
 stock, and to read everything back for verification. Sales are read back as
 raw ``pos.order`` records (``pos_reference`` = ``storelink/<store>/<uuid>``; from 18,
-where storelink sends none, the ``uuid`` and the POS config named after the store)
-and fallback ``sale.order`` records (``client_order_ref`` = ``pos:<store>:<uuid>``),
+for an order without it — sent before storelink sent one, or given Odoo's own —
+the ``uuid`` and the POS config named after the store) and fallback ``sale.order``
+records (``client_order_ref`` = ``pos:<store>:<uuid>``),
 so a record the connector would not recognise still shows up as a stranger.
 Only records created since :meth:`ConnectedOdoo.prepare` took its snapshot are
 read back: what an earlier run left in the same Odoo is not this run's.
@@ -108,12 +109,14 @@ class ConnectedOdoo:
     async def transactions(self) -> list[TxnKey]:
         keys: list[TxnKey] = []
         if await self.connector.lookups.has_pos():
-            # from 18 storelink sends no pos_reference: the key is the uuid, the store the config
+            # from 18 an order without storelink's reference (older storelink versions sent
+            # none) is keyed by its uuid, the store being the config
             by_uuid = self.connector.client.dialect.major >= 18
             fields = ["pos_reference", "amount_total", *(["uuid", "config_id"] if by_uuid else [])]
             for row in await self._all("pos.order", self._since("pos.order"), fields):
                 reference = row["pos_reference"]
-                if by_uuid and not reference and row.get("uuid") and row.get("config_id"):
+                ours = isinstance(reference, str) and reference.startswith("storelink/")
+                if by_uuid and not ours and row.get("uuid") and row.get("config_id"):
                     reference = f"storelink/{row['config_id'][1]}/{row['uuid']}"
                 key = _key(reference, row["amount_total"], "/", "storelink/")
                 keys.append(key or ("sale", "?", f"pos.order#{row['id']} {reference}"))

@@ -39,9 +39,24 @@ Where it differs from Odoo (knowingly):
 * Version differences checked against Odoo's source or its upgrade scripts:
   ``sale.order.line.tax_id``/``product_uom`` -> ``tax_ids``/``product_uom_id`` and
   ``uom.category`` removed (19), ``has_group`` a record method and
-  ``check_access_rights`` deprecated (18). From memory, unverified:
-  ``formatted_read_group`` (19), ``pos.order.uuid`` only from 18, ``res.partner.mobile``
-  gone in 19, the JSON-2 error statuses.
+  ``check_access_rights`` deprecated (18); the delete/archive rules and messages
+  named in ``models/pos.py``, ``sale.py`` and ``product.py`` docstrings, the
+  foreign-key refusal of ``odoo/service/model.py`` ``_as_validation_error`` (16-18),
+  ``account.move.line`` ``move_id`` cascade / ``product_id`` restrict. From memory,
+  unverified: ``formatted_read_group`` (19), ``pos.order.uuid`` only from 18,
+  ``res.partner.mobile`` gone in 19, the JSON-2 error statuses.
+* Not verified from source (kept as written, read from third-party copies or not
+  found for that series): the ``stock`` archive/delete rules (``stock_warehouse.py``
+  and ``stock_location.py`` ``write``, ``stock_picking.py`` ``unlink``; the
+  ``stock.move`` rule and wording were seen only in overrides of the 15/16 hook, and
+  17+ may refuse only moves chained to others); the ``sale.order`` delete wording
+  (seen in ≤14 source and copies); the 19 foreign-key wording (later Odoo rewrote
+  the message; the 19.0 text was not identified, the 16-18 one is used); 17's
+  ``res.partner`` POS rule (16's open-session rule is used) and 17's product POS
+  wording (the 16 one, as in an ``odoo/odoo`` ``product.py`` with
+  ``pos_categ_ids``); ``pos.payment`` cascading from 19 (seen in a post-18.0 copy);
+  the ``pos_reference`` 19 generates when the client sends none (left empty here);
+  ``_check_if_no_draft_orders`` in ``_validate_session`` (not emulated).
 * ``/web/session`` and the ``db`` service beyond ``list`` are not served. Outage
   is a proxy's 503, not a refused connection.
 """

@@ -85,7 +85,8 @@ def install(registry: Registry) -> None:
             {
                 "move_id": m2o("account.move", "Journal Entry", required=True, ondelete="cascade"),
                 "name": char("Label"),
-                "product_id": m2o("product.product", "Product"),
+                # account_move_line.py: product_id is ondelete='restrict'
+                "product_id": m2o("product.product", "Product", ondelete="restrict"),
                 "quantity": num("Quantity", default=1.0),
                 "price_unit": num("Unit Price"),
             },

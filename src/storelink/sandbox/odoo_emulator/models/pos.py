@@ -9,11 +9,31 @@
 
 Deleting follows Odoo's ``@api.ondelete`` checks: an order only when new or
 cancelled (``pos_order.py`` ``_unlink_except_draft_or_cancel``), a product
-available in the POS not while a session is open (``product.py``
-``_unlink_except_active_pos_session``), a customer not once it has POS orders
-(``res_partner.py``); sessions keep their config (``config_id`` required, so
-``restrict``) and, from 18, a config cannot be archived while a session is open
-(``pos_config.py`` ``write``, ``active`` among the forbidden changes).
+available in the POS not while any session is open (16/17 ``product.py``,
+18+ ``product_template.py``/``product_product.py`` ``_unlink_except_open_session``
+/ ``_unlink_except_active_pos_session``, each series' wording), a customer not
+while any session is open (16 ``res_partner.py`` ``_unlink_except_active_pos_session``)
+or, from 18, not once it has POS orders (``_unlink_if_pos_no_orders``, a
+ValidationError). Sessions keep their config (``config_id`` required, so
+``restrict``); order lines go with their order (``ondelete='cascade'``) but
+payments do so only from 19 — 16-18 ``pos_payment.py`` leaves ``pos_order_id``
+required without ``ondelete``, so ``restrict``. Archiving a config is not checked
+against open sessions: 18's ``pos_config.py`` ``_get_forbidden_change_fields``
+does not list ``active``.
+
+Closing follows ``pos_session.py``: ``action_pos_session_closing_control`` refuses
+draft orders and a closed session, moves the first session given to
+``closing_control`` and closes it straight away (``action_pos_session_close``,
+or ``action_pos_session_validate`` with cash control), then returns — the other
+sessions given are left as they are. ``action_pos_session_close``
+(``_validate_session``) is for one session (``ensure_one``) and refuses a session
+already closed when it has orders.
+
+From 18, ``_process_order`` creates the order without the client's ``name`` (the
+server names it when paid). 18.0 takes ``pos_reference`` from the client's
+``name`` (``'pos_reference': order.get('name')``, overriding a ``pos_reference``
+key); 19 keeps the client's ``pos_reference`` (``_complete_values_from_session``
+generates one only when none is sent — that generated reference is not emulated).
 
 Skipped orders are absent from the answer, as in Odoo. A 16/17 ``data`` needs
 ``name``, ``pos_session_id``, ``lines`` (``[0, 0, {product_id, qty, price_unit, …}]``),
@@ -237,7 +257,13 @@ def install(registry: Registry) -> None:
             "point_of_sale",
             {
                 "name": char("Label"),
-                "pos_order_id": m2o("pos.order", "Order", required=True, ondelete="cascade"),
+                # 19 pos_payment.py: ondelete='cascade'; 16-18: none, so restrict
+                "pos_order_id": m2o(
+                    "pos.order",
+                    "Order",
+                    required=True,
+                    ondelete="cascade" if v >= 19 else None,
+                ),
                 "amount": num("Amount", required=True),
                 "payment_method_id": m2o("pos.payment.method", "Payment Method", required=True),
                 "payment_date": Field("datetime", "Date", default=lambda env: env.now()),
@@ -259,9 +285,11 @@ def install(registry: Registry) -> None:
     registry.on_create("pos.session", _open_session)
     registry.on_unlink("pos.order", _unlink_except_draft_or_cancel)
     registry.on_unlink("product.product", _unlink_except_active_pos_session)
-    registry.on_unlink("res.partner", _unlink_except_pos_orders)
-    if v >= 18:
-        registry.on_write("pos.config", _archive_except_open_session)
+    registry.on_unlink("product.template", _unlink_except_active_pos_session)
+    if v <= 17:
+        registry.on_unlink("res.partner", _unlink_except_active_pos_session_partner)
+    else:
+        registry.on_unlink("res.partner", _unlink_if_pos_no_orders)
     registry.on_create("pos.order", _name_order)
     registry.method("pos.session", "action_pos_session_open", session_open, api_model=False)
     registry.method(
@@ -287,34 +315,45 @@ def _open_sessions(env: Env) -> list[Record]:
     return [s for s in env.table("pos.session").values() if s.get("state") != "closed"]
 
 
+#: 16/17 ``product.py``; 18+ replaced it with the hamburger
+PRODUCT_IN_OPEN_SESSION_16 = (
+    "You cannot delete a product saleable in point of sale while a session is still opened."
+)
+PRODUCT_IN_OPEN_SESSION_18 = (
+    "To delete a product, make sure all point of sale sessions are closed.\n\n"
+    "Deleting a product available in a session would be like attempting to snatch a "
+    "hamburger from a customer\u2019s hand mid-bite; chaos will ensue as ketchup and mayo "
+    "go flying everywhere!"
+)
+
+
 def _unlink_except_active_pos_session(env: Env, model: str, ids: list[int]) -> None:
+    """``product.product`` / ``product.template``: any open session, any POS product."""
     if not _open_sessions(env):
         return
     if any(env.value(model, env.get(model, i), "available_in_pos") for i in ids):
         raise UserError(
-            "You cannot delete a product saleable in point of sale while a session is still opened."
+            PRODUCT_IN_OPEN_SESSION_16 if env.version <= 17 else PRODUCT_IN_OPEN_SESSION_18
         )
 
 
-def _unlink_except_pos_orders(env: Env, model: str, ids: list[int]) -> None:
+def _unlink_except_active_pos_session_partner(env: Env, model: str, ids: list[int]) -> None:
+    """16 ``res_partner.py``: no contact is deleted while any session is open."""
+    running = sorted(_open_sessions(env), key=lambda s: -int(s["id"]))  # pos.session: id desc
+    if running:
+        raise UserError(
+            "You cannot delete contacts while there are active PoS sessions. "
+            f"Close the session(s) {', '.join(str(s['name']) for s in running)} first."
+        )
+
+
+def _unlink_if_pos_no_orders(env: Env, model: str, ids: list[int]) -> None:
+    """18+ ``res_partner.py``: a customer with POS orders is archived, not deleted."""
     wanted = set(ids)
     if any(o.get("partner_id") in wanted for o in env.table("pos.order").values()):
-        raise UserError(
+        raise ValidationError(
             "You cannot delete a customer that has point of sales orders. "
             "You can archive it instead."
-        )
-
-
-def _archive_except_open_session(
-    env: Env, model: str, ids: list[int], vals: dict[str, Any]
-) -> None:
-    if "active" not in vals or vals["active"]:
-        return
-    wanted = set(ids)
-    if any(s.get("config_id") in wanted for s in _open_sessions(env)):
-        raise UserError(
-            "Unable to modify this PoS Configuration because you can't modify Active "
-            "while a session is open."
         )
 
 
@@ -353,29 +392,49 @@ def session_open(env: Env, model: str, ids: Sequence[int]) -> bool:
     return True
 
 
-def session_closing_control(env: Env, model: str, ids: Sequence[int]) -> bool:
-    env.check_access(model, "write")
-    for session_id in ids:
-        env.get(model, session_id)
-        env.sudo().write(model, [session_id], {"state": "closing_control", "stop_at": env.now()})
-    return True
-
-
-def session_close(env: Env, model: str, ids: Sequence[int]) -> bool:
-    """Close: with stock updated at closing, the session's orders move stock now."""
+def session_closing_control(env: Env, model: str, ids: Sequence[int]) -> Any:
+    """``action_pos_session_closing_control``: closes the first session given and returns."""
     env.check_access(model, "write")
     for session_id in ids:
         session = env.get(model, session_id)
-        if session.get("update_stock_at_closing"):
-            for order in env.referencing("pos.order", "session_id", session_id):
-                if order["state"] == "paid" and not env.referencing(
-                    "stock.picking", "pos_order_id", order["id"]
-                ):
-                    _picking_for(env, order)
-        env.sudo().write(model, [session_id], {"state": "closed", "stop_at": env.now()})
-        for order in env.referencing("pos.order", "session_id", session_id):
-            if order["state"] == "paid":
-                env.sudo().write("pos.order", [order["id"]], {"state": "done"})
+        orders = env.referencing("pos.order", "session_id", session_id)
+        if any(o["state"] == "draft" for o in orders):
+            raise UserError("You cannot close the POS when orders are still in draft")
+        if session["state"] == "closed":
+            raise UserError("This session is already closed.")
+        stop_at = session.get("stop_at") or env.now()
+        env.sudo().write(model, [session_id], {"state": "closing_control", "stop_at": stop_at})
+        # without cash control action_pos_session_close, with it action_pos_session_validate,
+        # which closes too; either way the loop ends with the first session
+        return session_close(env, model, [session_id])
+    return None
+
+
+def session_close(env: Env, model: str, ids: Sequence[int]) -> bool:
+    """``action_pos_session_close`` / ``_validate_session`` (``ensure_one``).
+
+    With stock updated at closing, the session's orders move stock now.
+    """
+    env.check_access(model, "write")
+    if len(ids) != 1:
+        raise ProgrammingError(f"Expected singleton: {model}({', '.join(map(str, ids))})")
+    session_id = ids[0]
+    session = env.get(model, session_id)
+    orders = [
+        o for o in env.referencing("pos.order", "session_id", session_id) if o["state"] != "cancel"
+    ]
+    if orders and session["state"] == "closed":
+        raise UserError("This session is already closed.")
+    if orders and session.get("update_stock_at_closing"):
+        for order in orders:
+            if order["state"] == "paid" and not env.referencing(
+                "stock.picking", "pos_order_id", order["id"]
+            ):
+                _picking_for(env, order)
+    for order in orders:
+        if order["state"] == "paid":
+            env.sudo().write("pos.order", [order["id"]], {"state": "done"})
+    env.sudo().write(model, [session_id], {"state": "closed"})
     return True
 
 
@@ -592,6 +651,14 @@ def _process_sync_order(env: Env, data: dict[str, Any], existing: int | None) ->
     draft = data.get("state") == "draft"
     if "session_id" not in data:
         raise ProgrammingError("'session_id'", "KeyError")
+    session = env.get("pos.session", int(data["session_id"]))
+    if (
+        env.version == 18
+        and session["state"] in ("closing_control", "closed")
+        and "name" not in data
+    ):
+        # 18.0 _get_valid_session logs order['name'] (19 logs order['uuid'])
+        raise ProgrammingError("'name'", "KeyError")
     session_id = _valid_session(env, int(data["session_id"]))
     order_fields = set(env.spec("pos.order").fields) - {
         "payment_ids",
@@ -605,7 +672,8 @@ def _process_sync_order(env: Env, data: dict[str, Any], existing: int | None) ->
     vals = {k: v for k, v in data.items() if k in order_fields and k != "lines"}
     vals["session_id"] = session_id
     vals["lines"] = _line_commands(data.get("lines") or [], line_fields)
-    if not vals.get("pos_reference"):
+    if env.version <= 18 and existing is None:
+        # 18.0 _process_order: create({..., 'pos_reference': order.get('name')})
         vals["pos_reference"] = data.get("name") or False
     if vals.get("partner_id") and vals["partner_id"] not in env.table("res.partner"):
         vals["partner_id"] = False

@@ -1,8 +1,10 @@
 """``product``, ``uom`` and taxes: templates with one variant each, pricelists, units.
 
-Deleting a variant deletes its template when no other variant is left
-(``addons/product/models/product_product.py`` ``unlink``); a template takes its
-variants with it and a pricelist its rules (``ondelete='cascade'``).
+Deleting a variant deletes its template when no other active variant is left
+(``addons/product/models/product_product.py`` ``unlink``: the search for other
+variants excludes only the variant itself, so variants of one template deleted
+together keep their template); a template takes its variants with it and a
+pricelist its rules (``ondelete='cascade'``).
 """
 
 from __future__ import annotations
@@ -298,13 +300,15 @@ def install(registry: Registry) -> None:
 
 
 def unlink_variants(env: Env, model: str, ids: Sequence[int]) -> bool:
+    """``product.product.unlink``: the variants, then templates left without one."""
     wanted = {int(i) for i in ids}
     templates = set()
     for product in env.browse(model, sorted(wanted)):
+        # search([('product_tmpl_id', '=', …), ('id', '!=', product.id)]): active ones only
         others = [
             p
             for p in env.referencing(model, "product_tmpl_id", product["product_tmpl_id"])
-            if p["id"] not in wanted and p.get("active", True)
+            if p["id"] != product["id"] and p.get("active", True)
         ]
         if not others:
             templates.add(int(product["product_tmpl_id"]))

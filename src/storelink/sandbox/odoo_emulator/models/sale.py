@@ -1,11 +1,14 @@
 """``sale`` (+ ``sale_stock``): quotations, confirmation creating the outgoing delivery.
 
 Cancelling and deleting follow ``addons/sale/models/sale_order.py``: ``action_cancel``
-refuses a locked order (17+), answers with the ``sale.order.cancel`` wizard for a
-non-draft order unless the context has ``disable_cancel_warning``
-(``_show_cancel_wizard``), and otherwise cancels the order and — ``sale_stock``'s
-``_action_cancel`` — its deliveries that are not done. Only draft or cancelled
-orders can be deleted (``_unlink_except_draft_or_cancel``).
+refuses a locked order (17+), answers with the ``sale.order.cancel`` wizard action
+for a non-draft order unless the context has ``disable_cancel_warning``
+(``_show_cancel_wizard``; the action is ``ensure_one``, named ``Cancel <type_name>``
+— Quotation for draft/sent/cancel, Sales Order otherwise — with the 16 or 17+
+context keys; no mail templates or views here, so their ids are ``False``), and
+otherwise cancels the order and — ``sale_stock``'s ``_action_cancel`` — its
+deliveries that are not done. Only draft or cancelled orders can be deleted
+(``_unlink_except_draft_or_cancel``).
 """
 
 from __future__ import annotations
@@ -245,13 +248,26 @@ def action_cancel(env: Env, model: str, ids: Sequence[int]) -> bool | dict[str, 
         if len(orders) != 1:
             names = ", ".join(str(o["id"]) for o in orders)
             raise ProgrammingError(f"Expected singleton: sale.order({names})")
+        order = orders[0]
+        type_name = "Quotation" if order["state"] in ("draft", "sent", "cancel") else "Sales Order"
+        context: dict[str, Any] = {
+            "default_template_id": False,  # sale.mail_template_sale_cancellation
+            "default_order_id": order["id"],
+            "mark_so_as_canceled": True,
+            "default_email_layout_xmlid": (
+                "mail.mail_notification_layout_with_responsible_signature"
+            ),
+            "model_description": type_name,
+        }
+        if env.version <= 16:
+            context = {"default_use_template": False, **context}
         return {
-            "name": "Cancel Sales Order",
+            "name": f"Cancel {type_name}",
             "view_mode": "form",
             "res_model": "sale.order.cancel",
-            "view_id": False,
+            "view_id": False,  # sale.sale_order_cancel_view_form
             "type": "ir.actions.act_window",
-            "context": {"default_order_id": orders[0]["id"]},
+            "context": context,
             "target": "new",
         }
     for order in orders:

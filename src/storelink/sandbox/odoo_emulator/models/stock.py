@@ -7,7 +7,8 @@ warehouse (``stock_warehouse.py`` ``write``) is refused while moves of its
 operation types are open, archives those operation types and its view location;
 archiving a location (``stock_location.py`` ``write``) is refused while an active
 warehouse uses it or an internal location below it holds stock, and archives
-everything below it.
+everything below it. These rules were written from memory and are listed as not
+verified from source in the package docstring.
 """
 
 from __future__ import annotations
