@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import httpx2
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.bus import EventLog, Relay, open_event_log
@@ -36,6 +34,8 @@ from storelink.db import create_engine, upgrade
 from storelink.errors import OdooError
 from storelink.odoo import ChangeCapture, OdooConnector, OrderSync, open_connector
 from storelink.ops import get_logger
+from storelink.ops.serving import bind, serve_app
+from storelink.ops.workers import Worker, run_all, supervise
 from storelink.sync import Drain
 from storelink.sync.connector_writer import ConnectorWriter
 from storelink.webhooks import Dispatcher, Pruner, SecretBox
@@ -43,75 +43,7 @@ from storelink.webhooks.feed import WebhookFeed
 
 log = get_logger("storelink.hub")
 
-#: how long a stopping server waits for in-flight requests before closing them
-GRACEFUL_SHUTDOWN_S = 2.0
-
-
-class Worker(Protocol):
-    """A long-running hub job: one pass at a time, or a loop until ``stop`` is set."""
-
-    async def run_once(self) -> int: ...
-
-    async def run(self, stop: asyncio.Event) -> None: ...
-
-
-async def supervise(worker: Worker, stop: asyncio.Event) -> None:
-    """Run ``worker`` until ``stop``; if it fails (a locked database, a bug), log and restart it.
-
-    One worker's failure must not take the hub down: the others keep serving.
-    """
-    while not stop.is_set():
-        try:
-            await worker.run(stop)
-        except Exception:
-            log.exception("hub.worker_failed", worker=type(worker).__name__, restart_in_s=1.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
-
-
-class _QuietServer(uvicorn.Server):
-    # Several servers share one process in the sandbox and tests; only the
-    # program itself may own SIGINT/SIGTERM, so uvicorn must not take them.
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (0 picks a free port), reusable after restarts."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    sock.setblocking(False)
-    return sock
-
-
-@asynccontextmanager
-async def serve_app(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-    """Serve the ASGI ``app`` with uvicorn until the block exits; yields its base URL."""
-    sock = bind(host, port)
-    config = uvicorn.Config(
-        app,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_S),
-    )
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # re-raises the startup failure
-                raise RuntimeError("uvicorn stopped before it started")
-            await asyncio.sleep(0.005)
-        yield f"http://{host}:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        sock.close()
+__all__ = ["Hub", "OdooLink", "Worker", "bind", "serve_app", "supervise"]
 
 
 class OdooLink:
@@ -180,9 +112,7 @@ class OdooLink:
                 await asyncio.wait_for(stop.wait(), timeout=self.retry_s)
             if stop.is_set():
                 return
-        async with asyncio.TaskGroup() as group:
-            for worker in self.workers:
-                group.create_task(supervise(worker, stop))
+        await run_all(self.workers, stop)
 
     async def aclose(self) -> None:
         await self._stack.aclose()
@@ -282,6 +212,4 @@ class Hub:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every worker concurrently until ``stop`` is set; a worker that fails restarts."""
-        async with asyncio.TaskGroup() as group:
-            for worker in self.workers:
-                group.create_task(supervise(worker, stop))
+        await run_all(self.workers, stop)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import sys
 from datetime import timedelta
 from pathlib import Path
 
+import httpx2
 import pytest
 from sqlalchemy import update
 
@@ -25,6 +27,7 @@ from storelink.webhooks import (
     fanout,
 )
 from storelink.webhooks.tables import webhook_deliveries
+from tests.services import free_port
 from tests.webhooks.conftest import price_event
 
 
@@ -89,7 +92,7 @@ def test_bad_input_is_one_line_and_non_zero(
     assert len(errors) == 5 and all(line.startswith("error: ") for line in errors)
 
 
-async def test_worker_prunes_old_history_and_stops_on_sigterm(data_dir: Path) -> None:
+async def test_worker_prunes_old_history_serves_probes_and_stops_on_sigterm(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir)
     engine = create_engine(settings.effective_database_url)
     store = EndpointStore(
@@ -104,12 +107,14 @@ async def test_worker_prunes_old_history_and_stops_on_sigterm(data_dir: Path) ->
         await connection.execute(
             update(webhook_deliveries).values(status="delivered", delivered_at=long_ago.now())
         )
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "storelink.cli",
         "webhooks",
         "worker",
+        env={**os.environ, "STORELINK_WEBHOOKS__WORKER_PORT": str(port)},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -117,6 +122,11 @@ async def test_worker_prunes_old_history_and_stops_on_sigterm(data_dir: Path) ->
         assert process.stdout is not None
         async with asyncio.timeout(60):
             assert b"webhooks worker running" in await process.stdout.readline()
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            health = await client.get("/healthz")
+            assert health.status_code == 200 and health.json()["ready"] is True
+            scraped = (await client.get("/metrics")).text
+            assert "storelink_webhook_pruned_rows_total" in scraped
         # the worker's pruner runs a first pass at start; another process's work can
         # only be polled for
         for _ in range(600):

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink import __version__
@@ -26,6 +25,7 @@ from storelink.config import Settings
 from storelink.db import create_engine, upgrade
 from storelink.model import utcnow
 from storelink.ops import configure_logging, setup_tracing
+from storelink.ops.probes import database_check
 
 #: modules whose ``router`` is mounted on the hub, in this order
 ROUTER_MODULES: tuple[str, ...] = (
@@ -70,15 +70,7 @@ def create_app(
         clock=clock,
     )
 
-    async def database_ready() -> str | None:
-        try:
-            async with hub.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as exc:
-            return f"database unreachable: {type(exc).__name__}: {exc}"
-        return None
-
-    hub.health.register("database", database_ready)
+    hub.health.register("database", database_check(hub.engine))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
-from fastapi.responses import JSONResponse
+from fastapi import Request
 
-from storelink.api.state import HubState, hub_state
-from storelink.ops import metrics
-
-router = APIRouter(tags=["operations"])
+from storelink.api.state import HubState
+from storelink.ops.health import Health
+from storelink.ops.probes import probe_router
 
 
-@router.get("/healthz", summary="Liveness and readiness")
-async def healthz(state: HubState = Depends(hub_state)) -> JSONResponse:
-    report = await state.health.report()
-    return JSONResponse(report.as_dict(), status_code=200 if report.ready else 503)
+def _hub_health(request: Request) -> Health:
+    state: HubState = request.app.state.hub
+    return state.health
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def prometheus_metrics() -> Response:
-    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
+router = probe_router(_hub_health)

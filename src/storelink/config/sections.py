@@ -113,6 +113,8 @@ class WebhookSettings(Section):
     retention_days: float = Field(default=30, ge=0)
     #: how often the hub prunes delivered history and expired inbound webhook-ids
     prune_interval_s: float = Field(default=3600, gt=0, le=86_400)
+    #: ``storelink webhooks worker`` serves ``/healthz`` and ``/metrics`` here (on ``api.host``)
+    worker_port: int = Field(default=8422, ge=1, le=65535)
 
 
 class AgentSettings(Section):

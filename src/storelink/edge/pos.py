@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
 from storelink import __version__
@@ -25,7 +25,8 @@ from storelink.edge.recorder import Recorded, Recorder
 from storelink.edge.requests import AdjustmentRequest, CountRequest, ReturnRequest, SaleRequest
 from storelink.edge.status import read_status
 from storelink.errors import NotFoundError
-from storelink.ops import metrics
+from storelink.ops.health import Health
+from storelink.ops.probes import probe_router
 
 
 @dataclass
@@ -130,14 +131,9 @@ async def status(state: PosState = Depends(pos_state)) -> dict[str, Any]:
     return read_status(state.database.read, state.store, state.clock()).as_dict()
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, Any]:
-    return {"status": "ok", "live": True, "ready": True}
-
-
-@router.get("/metrics", response_class=Response)
-async def prometheus_metrics() -> Response:
-    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
+# the till answers from local data whatever the hub's state, so the agent is ready
+# while it runs; its link and backlog are in /v1/status
+router.include_router(probe_router(lambda _request: Health()))
 
 
 def create_pos_app(state: PosState) -> FastAPI:

@@ -351,12 +351,17 @@ def sources_rotate(
 @webhooks_app.command("worker")
 def worker_command(config: ConfigOption = None) -> None:
     """Run the delivery worker: the bus consumer that fans events out, the dispatcher, and
-    the retention pruner.
+    the retention pruner, each restarted if it fails; ``/healthz`` and ``/metrics`` on
+    ``webhooks.worker_port``.
 
     Stops cleanly on Ctrl-C / SIGTERM, finishing the attempts in flight.
     """
     from storelink.bus import open_event_log
+    from storelink.ops.health import Health
+    from storelink.ops.probes import database_check, probe_app
+    from storelink.ops.serving import serve_app
     from storelink.ops.signals import stop_on_signals
+    from storelink.ops.workers import run_all
     from storelink.webhooks.dispatcher import Dispatcher
     from storelink.webhooks.feed import WebhookFeed
 
@@ -368,9 +373,15 @@ def worker_command(config: ConfigOption = None) -> None:
         )
         feed = WebhookFeed(log, engine, dispatcher, ack_wait_s=settings.bus.ack_wait_s)
         pruner = Pruner.from_settings(engine, settings.webhooks)
-        console.print("webhooks worker running (Ctrl-C stops)")
+        health = Health()
+        health.register("database", database_check(engine))
+        probes = probe_app(health, title="storelink webhooks worker")
         try:
-            await asyncio.gather(feed.run(stop), dispatcher.run(stop), pruner.run(stop))
+            async with serve_app(
+                probes, host=settings.api.host, port=settings.webhooks.worker_port
+            ) as url:
+                console.print(f"webhooks worker running; probes on {url} (Ctrl-C stops)")
+                await run_all([feed, dispatcher, pruner], stop)
         finally:
             await dispatcher.aclose()
             await log.close()

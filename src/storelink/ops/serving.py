@@ -1,0 +1,65 @@
+"""Serving an ASGI app inside a running program (the hub, workers, the sandbox, tests).
+
+:func:`serve_app` runs uvicorn as a task of the caller's event loop, on a
+socket from :func:`bind`, and stops it when the block exits. Several servers
+can share one process: none of them takes SIGINT/SIGTERM, which belong to the
+program (see :func:`storelink.ops.signals.stop_on_signals`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+
+#: how long a stopping server waits for in-flight requests before closing them
+GRACEFUL_SHUTDOWN_S = 2.0
+
+
+class _QuietServer(uvicorn.Server):
+    # only the program itself may own SIGINT/SIGTERM, so uvicorn must not take them
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (0 picks a free port), reusable after restarts."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+@asynccontextmanager
+async def serve_app(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Serve the ASGI ``app`` with uvicorn until the block exits; yields its base URL."""
+    sock = bind(host, port)
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_S),
+    )
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # re-raises the startup failure
+                raise RuntimeError("uvicorn stopped before it started")
+            await asyncio.sleep(0.005)
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()
