@@ -144,7 +144,7 @@ async def _assert_nothing_active(client: OdooClient, made_by_runs: list[str]) ->
     assert sessions and {s["state"] for s in sessions} == {"closed"}
 
 
-def _options(tmp_path: Path, settings: OdooSettings, seed: int) -> SandboxOptions:
+def _options(tmp_path: Path, settings: OdooSettings, seed: int, run: int) -> SandboxOptions:
     return SandboxOptions(
         stores=STORES,
         sales=60,
@@ -155,18 +155,18 @@ def _options(tmp_path: Path, settings: OdooSettings, seed: int) -> SandboxOption
         odoo=settings,
         live=False,
         cleanup=True,
-        report=tmp_path / f"report-{seed}.json",
-        data_dir=tmp_path / f"data-{seed}",
+        report=tmp_path / f"report-{run}.json",
+        data_dir=tmp_path / f"data-{run}",
         converge_timeout_s=60.0,
     )
 
 
 async def _run(
-    tmp_path: Path, settings: OdooSettings, seed: int
+    tmp_path: Path, settings: OdooSettings, seed: int, run: int
 ) -> tuple[SandboxResult, dict[str, Any]]:
     console = Console(file=io.StringIO(), width=200)
-    result = await run_sandbox(_options(tmp_path, settings, seed), console=console)
-    report = json.loads((tmp_path / f"report-{seed}.json").read_text())
+    result = await run_sandbox(_options(tmp_path, settings, seed, run), console=console)
+    report = json.loads((tmp_path / f"report-{run}.json").read_text())
     assert report["passed"] is True, report["failures"]
     assert result.ok, report["cleanup"]
     assert "cleanup done" in console.file.getvalue()  # type: ignore[attr-defined]
@@ -183,7 +183,7 @@ async def test_cleanup_removes_only_what_the_run_created_and_a_second_run_passes
         async with open_connector(settings) as odoo:
             before = await _pre_existing(odoo.client, skus)
 
-        _, first = await _run(tmp_path, settings, seed=5)
+        _, first = await _run(tmp_path, settings, seed=5, run=1)
         async with open_connector(settings) as odoo:
             client = odoo.client
             await _assert_untouched(client, before)
@@ -212,9 +212,11 @@ async def test_cleanup_removes_only_what_the_run_created_and_a_second_run_passes
             assert first["restored"] == 0
             assert first["unbound"] == 1  # the plain product's new binding
 
-        # the same Odoo again: archived warehouse codes are still taken, so the run
-        # brings its warehouses and configs back and archives them again afterwards
-        _, second = await _run(tmp_path, settings, seed=6)
+        # the same command against the same Odoo again, same seed: archived warehouse codes
+        # are still taken, so the run brings its warehouses and configs back and archives
+        # them again afterwards; its transaction ids are salted, so the first run's paid
+        # orders are not mistaken for its own
+        _, second = await _run(tmp_path, settings, seed=5, run=2)
         async with open_connector(settings) as odoo:
             client = odoo.client
             await _assert_untouched(client, before)

@@ -103,7 +103,8 @@ class BasketMaker:
 
     def _uuid(self) -> uuid.UUID:
         # drawn from the seeded generator so a run is reproducible down to its ids
-        return uuid.UUID(int=self._rng.getrandbits(128), version=4)
+        # (salted against a real Odoo, see Estate.run_salt)
+        return uuid.UUID(int=self._rng.getrandbits(128) ^ self._estate.run_salt, version=4)
 
 
 def _payments(total: Decimal, roll: float) -> list[Payment]:

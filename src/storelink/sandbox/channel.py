@@ -83,7 +83,7 @@ class ChannelSimulator:
         self.orders: list[ChannelOrder] = []
         for n in range(count):
             basket = maker.basket()
-            ref = f"W{n + 1:06d}-{rng.getrandbits(32):08x}"
+            ref = f"W{n + 1:06d}-{rng.getrandbits(32) ^ (estate.run_salt & 0xFFFFFFFF):08x}"
             lines = [
                 {
                     "sku": sku,

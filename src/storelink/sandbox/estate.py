@@ -50,6 +50,10 @@ class Estate:
     stock: Mapping[tuple[str, str], Decimal]
     #: relative sales popularity per SKU (sums to 1); a few SKUs sell most
     popularity: Mapping[str, float]
+    #: mixed into every transaction id and web order reference: 0 against the emulator
+    #: (a run is reproducible down to its ids), random against a real Odoo, where a rerun
+    #: with the same seed must not meet the paid POS orders an earlier run left there
+    run_salt: int = 0
 
     def store(self, code: str) -> Store:
         for store in self.stores:
@@ -80,7 +84,7 @@ def store_codes(count: int) -> list[str]:
 
 
 def generate_estate(
-    *, stores: int, seed: int, products: int = 120, currency: str = "EUR"
+    *, stores: int, seed: int, products: int = 120, currency: str = "EUR", run_salt: int = 0
 ) -> Estate:
     """A chain of ``stores`` shops selling ``products`` SKUs, reproducible from ``seed``."""
     if stores < 1 or products < 1:
@@ -144,4 +148,5 @@ def generate_estate(
         prices=tuple(prices),
         stock=stock,
         popularity={sku: w / total for sku, w in weights.items()},
+        run_salt=run_salt,
     )

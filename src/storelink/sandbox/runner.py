@@ -11,6 +11,7 @@ also when the run fails or is interrupted — and the report says what went.
 from __future__ import annotations
 
 import importlib.util
+import secrets
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -137,6 +138,8 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
                 seed=options.seed,
                 products=options.products,
                 currency=await odoo.currency(),
+                # a real Odoo keeps paid POS orders: a rerun must not reuse their ids
+                run_salt=0 if options.odoo.url is None else secrets.randbits(64),
             )
             run = EstateRun(options, estate, schedule, odoo, console=console)
             try:
