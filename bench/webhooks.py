@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import random
@@ -34,7 +35,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -42,7 +44,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import httpx2
-from sqlalchemy import func, select
+import psycopg
+from sqlalchemy import func, make_url, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.config.sections import WebhookSettings
@@ -125,6 +128,21 @@ def start_receivers(seed: int = 42) -> tuple[multiprocessing.Process, list[str]]
     for sock in sockets:
         sock.close()  # the child holds its own copies
     return process, urls
+
+
+@contextlib.contextmanager
+def scratch_postgres(url: str) -> Iterator[str]:
+    """A throw-away database next to ``url``'s, dropped after the run: rows left in a
+    shared database by earlier runs (endpoints at dead ports, backlogs) would skew it."""
+    name = f"bench_webhooks_{uuid.uuid4().hex[:12]}"
+    admin_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # -- events ----------------------------------------------------------------------------------
@@ -285,8 +303,12 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
     base_rates: list[float] = []
     our_rates: list[float] = []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            db_url = args.postgres or f"sqlite+aiosqlite:///{tmp}/hub.db"
+        with contextlib.ExitStack() as scratch:
+            if args.postgres:
+                db_url = scratch.enter_context(scratch_postgres(args.postgres))
+            else:
+                tmp = scratch.enter_context(tempfile.TemporaryDirectory())
+                db_url = f"sqlite+aiosqlite:///{tmp}/hub.db"
             engine, dispatcher = await storelink_setup(db_url, urls)
             try:
                 # alternate rounds: this machine is shared, so each side gets its best round
@@ -340,7 +362,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating throughput rounds")
     parser.add_argument("--paced", type=int, default=200, help="events in the latency phase")
     parser.add_argument("--rate", type=float, default=10.0, help="paced events per second")
-    parser.add_argument("--postgres", default=None, help="postgresql+psycopg:// URL")
+    parser.add_argument(
+        "--postgres", default=None, help="postgresql+psycopg:// URL (a scratch database is made)"
+    )
     args = parser.parse_args()
     figures = asyncio.run(run(args))
     print(f"{'measure':<34}{'storelink':>12}{'baseline':>12}{'ratio':>8}")

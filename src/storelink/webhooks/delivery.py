@@ -20,6 +20,8 @@ from storelink.ops.http import async_client
 
 #: how much of a receiver's answer the attempt log keeps
 EXCERPT_BYTES = 512
+#: URLs remembered for their client lookup (the map is emptied when it holds more)
+MAX_URLS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +66,22 @@ class HttpTransport:
             max_keepalive_connections=connections_per_origin,
         )
         self._clients: dict[tuple[str, str, int | None], httpx2.AsyncClient] = {}
+        #: each URL seen, parsed once, with its origin's client (parsing costs more
+        #: CPU than anything else storelink does per attempt)
+        self._by_url: dict[str, tuple[httpx2.AsyncClient, httpx2.URL]] = {}
         # building a TLS context reads the CA bundle (~0.1 s): do it once, not per origin
         self._tls: ssl.SSLContext | None = None
 
-    def _client(self, url: str) -> httpx2.AsyncClient:
-        parsed = httpx2.URL(url)
+    def _target(self, url: str) -> tuple[httpx2.AsyncClient, httpx2.URL]:
+        target = self._by_url.get(url)
+        if target is None:
+            if len(self._by_url) >= MAX_URLS:
+                self._by_url.clear()
+            parsed = httpx2.URL(url)
+            target = self._by_url[url] = (self._origin_client(parsed), parsed)
+        return target
+
+    def _origin_client(self, parsed: httpx2.URL) -> httpx2.AsyncClient:
         origin = (parsed.scheme, parsed.host, parsed.port)
         client = self._clients.get(origin)
         if client is None:
@@ -84,9 +97,10 @@ class HttpTransport:
 
     async def post(self, request: WebhookRequest, *, timeout_s: float) -> WebhookResponse:
         headers = {"content-type": "application/json", **request.headers}
+        client, url = self._target(request.url)
         try:
-            async with self._client(request.url).stream(
-                "POST", request.url, content=request.body, headers=headers, timeout=timeout_s
+            async with client.stream(
+                "POST", url, content=request.body, headers=headers, timeout=timeout_s
             ) as response:
                 excerpt = bytearray()
                 async for chunk in response.aiter_bytes():
@@ -103,11 +117,12 @@ class HttpTransport:
             ) from exc
         return WebhookResponse(
             status_code=response.status_code,
-            headers=dict(response.headers),
+            headers=response.headers,
             excerpt=bytes(excerpt[:EXCERPT_BYTES]).decode("utf-8", "replace"),
         )
 
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
+        self._by_url = {}
         for client in clients:
             await client.aclose()

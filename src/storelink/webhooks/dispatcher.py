@@ -1,15 +1,17 @@
 """The dispatcher: claims due deliveries per endpoint, attempts them, records what happened.
 
-Each pass reads, per enabled endpoint, how many deliveries are due and how many
-are in flight, then claims at most ``max_concurrency - in_flight`` of them,
-further limited by the endpoint's msg/s token bucket, skipping any whose
-ordering key still has an older delivery pending or in flight. A claim is a
-lease (``status='delivering'``, ``lease_until``) so several workers can share
-the work (on PostgreSQL the candidates are picked ``FOR UPDATE SKIP LOCKED``),
-and a worker that dies leaves rows that fall due again when the lease ends —
-retried with the same ``webhook-id``. Attempts run as independent tasks, so a
-slow endpoint only ever occupies its own concurrency slots; their outcomes are
-written in batches (one transaction per pass).
+Each pass reads every enabled endpoint with its count of live leases, then
+claims at most ``max_concurrency`` (times the prefetch) minus those of it,
+further limited by the endpoint's msg/s token bucket, oldest first, skipping
+any whose ordering key still has an older delivery pending or in flight (the
+statements are in :mod:`storelink.webhooks.leasing`). A claim is a lease
+(``status='delivering'``, ``lease_until``) so several workers can share the
+work (on PostgreSQL the candidates are picked ``FOR UPDATE SKIP LOCKED``), and
+a worker that dies leaves rows that fall due again when the lease ends —
+retried with the same ``webhook-id``. Attempts run in per-endpoint lanes
+(:mod:`storelink.webhooks.lanes`), so a slow endpoint only ever occupies its
+own concurrency slots; their outcomes are
+written in batches, together with the next claims (one transaction per pass).
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from opentelemetry import trace
-from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -34,7 +36,7 @@ from storelink.config.sections import WebhookSettings
 from storelink.errors import DeliveryError, UnsafeURLError
 from storelink.ops.logging import get_logger
 from storelink.ops.tracing import current_traceparent, extract, tracer
-from storelink.webhooks import metrics
+from storelink.webhooks import leasing, metrics
 from storelink.webhooks.clock import Clock, SystemClock
 from storelink.webhooks.delivery import (
     HttpTransport,
@@ -43,16 +45,19 @@ from storelink.webhooks.delivery import (
     WebhookResponse,
 )
 from storelink.webhooks.endpoints import disable_endpoint
+from storelink.webhooks.lanes import Lanes
 from storelink.webhooks.retry import RETRY_AFTER_STATUSES, RetryPolicy, parse_retry_after
 from storelink.webhooks.secrets import SecretBox, SecretSet
 from storelink.webhooks.signing import Signer
 from storelink.webhooks.ssrf import URLPolicy
-from storelink.webhooks.tables import webhook_attempts, webhook_deliveries, webhook_endpoints
+from storelink.webhooks.tables import webhook_attempts, webhook_endpoints
 from storelink.webhooks.throttle import Throttle
 
-ACTIVE = ("pending", "delivering")
 #: how many times its concurrency :meth:`Dispatcher.run` keeps claimed per endpoint
-PREFETCH = 2
+PREFETCH = 4
+#: a lease covers this many attempts (the claim's own and one it may queue behind);
+#: a claim whose lease no longer covers an attempt when its turn comes is not sent
+LEASE_ATTEMPTS = 2
 _log = get_logger("storelink.webhooks")
 _tracer = tracer("storelink.webhooks")
 
@@ -81,15 +86,7 @@ class Claim:
     payload: str
     attempt: int
     max_concurrency: int = 1
-
-
-@dataclass
-class _Slots:
-    limit: int
-    semaphore: asyncio.Semaphore = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.semaphore = asyncio.Semaphore(self.limit)
+    lease_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +101,6 @@ class Outcome:
     excerpt: str | None = None
     error: str | None = None
     retry_after: float | None = None
-
-
-def _due(table: Any, now: datetime) -> Any:
-    return or_(
-        and_(table.c.status == "pending", table.c.next_attempt_at <= now),
-        and_(table.c.status == "delivering", table.c.lease_until <= now),
-    )
 
 
 class Dispatcher:
@@ -137,9 +127,7 @@ class Dispatcher:
         self._clock = clock or SystemClock()
         self._policy = policy or URLPolicy.from_settings(self._settings)
         self._retry = retry or RetryPolicy.from_settings(self._settings)
-        # a prefetched claim may wait for one attempt before its own
-        self._lease_span = timedelta(seconds=PREFETCH * self._settings.timeout_s + 30)
-        self._slots: dict[str, _Slots] = {}
+        self._lease_span = timedelta(seconds=LEASE_ATTEMPTS * self._settings.timeout_s + 30)
         self._batch_size = batch_size
         self._throttle = Throttle()
         self._signers: dict[str, Signer] = {}
@@ -159,6 +147,7 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """One pass: claim what is due, attempt it all concurrently, record the outcomes."""
+        await self._refresh_depth()
         claims = await self.claim()
         if not claims:
             return 0
@@ -169,12 +158,9 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set; attempts overlap across passes."""
         finished: list[Outcome] = []
-        tasks: set[asyncio.Task[None]] = set()
 
-        async def attempt_into(claim: Claim, slots: asyncio.Semaphore) -> None:
-            async with slots:
-                outcome = await self.attempt(claim)
-            # look ``finished`` up after the attempt: the loop swaps in a new list
+        def done(outcome: Outcome) -> None:
+            # looks ``finished`` up when called: the loop swaps in a new list
             finished.append(outcome)
             self._wake.set()
 
@@ -182,6 +168,18 @@ class Dispatcher:
             await stop.wait()
             self._wake.set()
 
+        # the end of an attempt, and the time to record it, must fall within the lease
+        needed = timedelta(seconds=self._settings.timeout_s + 15)
+
+        async def attempt_leased(claim: Claim) -> Outcome | None:
+            # a claim that queued in its lane until its lease could run out mid-attempt
+            # is left to fall due again (another worker may lease it then): sending it
+            # now could overlap that worker's attempt
+            if claim.lease_until is not None and self._clock.now() + needed > claim.lease_until:
+                return None
+            return await self.attempt(claim)
+
+        lanes = Lanes(attempt_leased, done)
         stopper = asyncio.create_task(wake_on_stop())
         next_gauges = 0.0
         try:
@@ -189,31 +187,28 @@ class Dispatcher:
                 self._wake.clear()
                 batch, finished = finished, []
                 try:
-                    # claim up to twice the concurrency so the next attempts are queued
-                    # locally while this loop is busy with the database; the endpoint's
-                    # semaphore keeps the attempts actually in flight within its limit
+                    # claim up to PREFETCH times the concurrency so each lane has its next
+                    # attempts queued while this loop waits for the database (a lane that
+                    # runs dry idles its connections until the pass ends); the lane keeps
+                    # the attempts actually in flight within the endpoint's limit
                     claims = await self._pass(batch, prefetch=PREFETCH)
                 except Exception:  # the database hiccuped: keep the outcomes, try again
                     _log.exception("webhook dispatcher pass failed")
                     finished = batch + finished
                     claims = []
                 for claim in claims:
-                    slots = self._slots.get(claim.endpoint_id)
-                    if slots is None or slots.limit != claim.max_concurrency:
-                        slots = self._slots[claim.endpoint_id] = _Slots(claim.max_concurrency)
-                    task = asyncio.create_task(attempt_into(claim, slots.semaphore))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
+                    lanes.submit(claim)
                 if time.monotonic() >= next_gauges:
                     next_gauges = time.monotonic() + 5
+                    lanes.close_idle()
                     with contextlib.suppress(SQLAlchemyError):
+                        await self._refresh_depth()
                         await self.refresh_metrics()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_s)
         finally:
             stopper.cancel()
-            if tasks:
-                await asyncio.wait(tasks, timeout=self._settings.timeout_s + 1)
+            await lanes.close(self._settings.timeout_s + 1)
             if finished:
                 await self.record(finished)
 
@@ -231,13 +226,18 @@ class Dispatcher:
         """Record ``finished`` and lease what is due next, in one write transaction
         (SQLite has one writer: fewer, larger write transactions wait less)."""
         now = self._clock.now()
-        wanted = await self._plan(now, prefetch, finished) if prefetch else []
-        if not finished and not wanted:
+        if not finished and not prefetch:
             return []
         claims: list[Claim] = []
+        wanted: list[tuple[Any, int]] = []
+        # one connection and transaction per pass: every statement waits for an event
+        # loop busy with attempts (and, on SQLite, for a round trip to aiosqlite's thread)
         async with self._engine.begin() as connection:
             if finished:
                 await self._record_in(connection, finished, now)
+            if prefetch:
+                # read after recording: the outcomes just written hold no lease any more
+                wanted = await self._plan(connection, now, prefetch)
             if wanted:
                 claims = await self._lease(connection, wanted, now)
             leased = {claim.endpoint_id for claim in claims}
@@ -251,44 +251,27 @@ class Dispatcher:
             self._signers[endpoint_id] = Signer.of(self._secrets[endpoint_id][1].active(now))
         wall = datetime.now(UTC)
         for o in finished:
-            metrics.ATTEMPTS.labels(o.claim.endpoint_id, o.kind).inc()
             if o.kind == "delivered":
                 metrics.DELIVERY_LATENCY.observe((wall - o.claim.event_time).total_seconds())
+        # one labelled child lookup per endpoint and outcome, not per attempt
+        for (endpoint_id, kind), count in Counter(
+            (o.claim.endpoint_id, o.kind) for o in finished
+        ).items():
+            metrics.ATTEMPTS.labels(endpoint_id, kind).inc(count)
         return claims
 
     async def _plan(
-        self, now: datetime, prefetch: int, finished: Sequence[Outcome]
+        self, connection: AsyncConnection, now: datetime, prefetch: int
     ) -> list[tuple[Any, int]]:
-        """Per endpoint with due work: how many deliveries to lease now."""
-        d, e = webhook_deliveries, webhook_endpoints
-        busy = and_(d.c.status == "delivering", d.c.lease_until > now)
-        load = (
-            select(
-                e.c.id,
-                e.c.url,
-                e.c.rate_limit,
-                e.c.max_concurrency,
-                e.c.updated_at,
-                func.count().label("depth"),
-                func.sum(case((_due(d, now), 1), else_=0)).label("due"),
-                func.sum(case((busy, 1), else_=0)).label("busy"),
-            )
-            .select_from(d.join(e, e.c.id == d.c.endpoint_id))
-            .where(e.c.enabled.is_(True), d.c.status.in_(ACTIVE))
-            .group_by(e.c.id, e.c.url, e.c.rate_limit, e.c.max_concurrency, e.c.updated_at)
-        )
-        async with self._engine.connect() as connection:
-            endpoints = (await connection.execute(load)).all()
-        self._set_depth({row.id: int(row.depth) for row in endpoints})
-        # outcomes about to be recorded no longer occupy their endpoint
-        settling = Counter(o.claim.endpoint_id for o in finished)
+        """Per enabled endpoint: how many deliveries it may lease now (its free
+        concurrency, within its token bucket); :meth:`_lease` finds out how many are due."""
+        endpoints = (await connection.execute(leasing.endpoint_load(), {"now": now})).all()
         wanted: list[tuple[Any, int]] = []
         for row in endpoints:
-            in_flight = int(row.busy or 0) - settling[row.id]
-            room = min(int(row.due or 0), row.max_concurrency * prefetch - in_flight)
-            granted = self._throttle.allowance(
-                row.id, row.rate_limit, now, min(room, self._batch_size)
-            )
+            room = min(row.max_concurrency * prefetch - int(row.busy or 0), self._batch_size)
+            if room <= 0:
+                continue
+            granted = self._throttle.allowance(row.id, row.rate_limit, now, room)
             if granted > 0:
                 wanted.append((row, granted))
         return wanted
@@ -297,69 +280,34 @@ class Dispatcher:
         self, connection: AsyncConnection, wanted: Sequence[tuple[Any, int]], now: datetime
     ) -> list[Claim]:
         """Lease up to ``count`` due deliveries of each wanted endpoint, oldest first."""
-        d = webhook_deliveries
-        candidate = d.alias("candidate")
-        prior = d.alias("prior")
-        blocked = exists().where(
-            prior.c.endpoint_id == candidate.c.endpoint_id,
-            prior.c.ordering_key == candidate.c.ordering_key,
-            prior.c.status.in_(ACTIVE),
-            prior.c.id < candidate.c.id,
-        )
-        eligible = (
-            # status spelled out so the (endpoint_id, status, id) index skips delivered history
-            candidate.c.status.in_(ACTIVE),
-            _due(candidate, now),
-            or_(candidate.c.ordering_key.is_(None), ~blocked),
-        )
-        # one statement for every endpoint: rank each endpoint's eligible rows and keep
-        # its quota; on PostgreSQL the chosen rows are then locked FOR UPDATE SKIP LOCKED
-        # (re-checking they are still due), so several workers can share the queue
-        ranked = (
-            select(
-                candidate.c.id,
-                candidate.c.endpoint_id,
-                func.row_number()
-                .over(partition_by=candidate.c.endpoint_id, order_by=candidate.c.id)
-                .label("rank"),
-            )
-            .where(candidate.c.endpoint_id.in_([row.id for row, _ in wanted]), *eligible)
-            .subquery()
-        )
-        quota = case({row.id: count for row, count in wanted}, value=ranked.c.endpoint_id, else_=0)
-        chosen = select(ranked.c.id).where(ranked.c.rank <= quota)
-        pick: Any = chosen
-        if self._postgres:
-            locked = d.alias("locked")
-            pick = (
-                select(locked.c.id)
-                .where(locked.c.id.in_(chosen.scalar_subquery()), _due(locked, now))
-                .with_for_update(skip_locked=True, of=locked)
-            )
         endpoints = {row.id: row for row, _ in wanted}
-        rows = await connection.execute(
-            update(d)
-            .where(d.c.id.in_(pick.scalar_subquery()))
-            .values(
-                status="delivering", lease_until=now + self._lease_span, attempts=d.c.attempts + 1
+        claims: list[Claim] = []
+        for start in range(0, len(wanted), leasing.LEASE_CHUNK):
+            chunk = wanted[start : start + leasing.LEASE_CHUNK]
+            lease_until = now + self._lease_span
+            values: dict[str, Any] = {"now": now, "lease_until": lease_until}
+            for index, (row, count) in enumerate(chunk):
+                values[f"e{index}"] = row.id
+                values[f"q{index}"] = count
+            rows = await connection.execute(leasing.lease(len(chunk), self._postgres), values)
+            claims += (
+                Claim(
+                    delivery_id=row.id,
+                    endpoint_id=row.endpoint_id,
+                    url=endpoints[row.endpoint_id].url,
+                    max_concurrency=endpoints[row.endpoint_id].max_concurrency,
+                    event_id=row.event_id,
+                    event_time=row.event_time,
+                    payload=row.payload,
+                    attempt=row.attempts,
+                    lease_until=lease_until,
+                )
+                for row in rows
             )
-            .returning(
-                d.c.id, d.c.endpoint_id, d.c.event_id, d.c.event_time, d.c.payload, d.c.attempts
-            )
-        )
-        claims = [
-            Claim(
-                delivery_id=row.id,
-                endpoint_id=row.endpoint_id,
-                url=endpoints[row.endpoint_id].url,
-                max_concurrency=endpoints[row.endpoint_id].max_concurrency,
-                event_id=row.event_id,
-                event_time=row.event_time,
-                payload=row.payload,
-                attempt=row.attempts,
-            )
-            for row in rows
-        ]
+        # fewer rows were due than the buckets allowed: the rest of the tokens stay
+        leased = Counter(claim.endpoint_id for claim in claims)
+        for row, count in wanted:
+            self._throttle.give_back(row.id, count - leased[row.id])
         return sorted(claims, key=lambda claim: claim.delivery_id)
 
     async def attempt(self, claim: Claim) -> Outcome:
@@ -446,7 +394,6 @@ class Dispatcher:
     async def _settle(
         self, connection: AsyncConnection, outcomes: Sequence[Outcome], now: datetime
     ) -> None:
-        d = webhook_deliveries
         rows: list[dict[str, Any]] = []
         for o in outcomes:
             row: dict[str, Any] = {
@@ -468,19 +415,7 @@ class Dispatcher:
                 else:
                     row.update(b_status="pending", b_next=now + timedelta(seconds=delay))
             rows.append(row)
-        await connection.execute(
-            update(d)
-            .where(d.c.id == bindparam("b_id"), d.c.status == "delivering")
-            .values(
-                status=bindparam("b_status"),
-                next_attempt_at=bindparam("b_next"),
-                lease_until=None,
-                last_status=bindparam("b_last_status"),
-                last_error=bindparam("b_last_error"),
-                delivered_at=bindparam("b_delivered_at"),
-            ),
-            rows,
-        )
+        await connection.execute(leasing.settle(), rows)
 
     async def _track_health(
         self, connection: AsyncConnection, outcomes: Sequence[Outcome], now: datetime
@@ -520,12 +455,19 @@ class Dispatcher:
                 _log.warning("webhook endpoint disabled", endpoint=row.id, reason=reason)
 
     async def refresh_metrics(self) -> None:
-        """Update the disabled-endpoints gauge (queue depth is refreshed on every claim)."""
+        """Update the disabled-endpoints gauge (queue depth is refreshed by each
+        :meth:`run_once`, and every 5 s by :meth:`run`)."""
         async with self._engine.connect() as connection:
             disabled = await connection.scalar(
                 select(func.count()).where(webhook_endpoints.c.enabled.is_(False))
             )
         metrics.DISABLED_ENDPOINTS.set(disabled or 0)
+
+    async def _refresh_depth(self) -> None:
+        # counts the whole backlog: done on a timer, not on every pass
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(leasing.queue_depth())).all()
+        self._set_depth({row.endpoint_id: int(row.depth) for row in rows})
 
     def _set_depth(self, depth: dict[str, int]) -> None:
         for endpoint_id in self._depth_labels - depth.keys():

@@ -32,6 +32,9 @@ class TokenBucket:
     def take(self, count: int) -> None:
         self.tokens -= count
 
+    def give_back(self, count: int) -> None:
+        self.tokens = min(self.capacity, self.tokens + count)
+
 
 class Throttle:
     """Token buckets by endpoint id; endpoints without a rate limit are not limited."""
@@ -49,3 +52,10 @@ class Throttle:
         granted = min(wanted, bucket.available(now))
         bucket.take(granted)
         return granted
+
+    def give_back(self, endpoint_id: str, unused: int) -> None:
+        """Return tokens taken by :meth:`allowance` for attempts that did not start
+        (fewer deliveries were due than were allowed)."""
+        bucket = self._buckets.get(endpoint_id)
+        if bucket is not None and unused > 0:
+            bucket.give_back(unused)
