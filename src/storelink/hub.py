@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -131,6 +132,9 @@ class Hub:
     extra_workers: list[Worker] = field(default_factory=list)
     #: builds the HTTP transport to Odoo (tests and the sandbox cut the line through it)
     odoo_transport: Callable[[], httpx2.AsyncBaseTransport] | None = None
+    #: a listening socket to serve on instead of binding ``api.host:port`` (kept open by the
+    #: caller across restarts, see :func:`~storelink.ops.serving.serve_app`)
+    listen_socket: socket.socket | None = None
     #: the base URL the API is served on, once entered
     url: str = ""
     workers: list[Worker] = field(default_factory=list)
@@ -154,7 +158,12 @@ class Hub:
             await self._start(self.engine)
             app = create_app(self.settings, engine=self.engine, migrate=False)
             self.url = await self._stack.enter_async_context(
-                serve_app(app, host=self.settings.api.host, port=self.settings.api.port)
+                serve_app(
+                    app,
+                    host=self.settings.api.host,
+                    port=self.settings.api.port,
+                    sock=self.listen_socket,
+                )
             )
         except BaseException:
             await self._close()

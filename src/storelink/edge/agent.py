@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable, Iterator
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from storelink.edge.uploader import Uploader
 from storelink.errors import UsageError
 from storelink.model import utcnow
 from storelink.ops.logging import get_logger
+from storelink.ops.serving import QuietServer
 from storelink.sync.backoff import Backoff
 
 _log = get_logger("storelink.edge.agent")
@@ -83,13 +84,6 @@ class AgentConfig:
         )
 
 
-class _Server(uvicorn.Server):
-    # the agent owns SIGINT/SIGTERM (they set its stop event); uvicorn must not take them
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 class Agent:
     """Wires the parts; ``run(stop)`` serves the POS API and syncs until ``stop`` is set."""
 
@@ -147,8 +141,11 @@ class Agent:
             )
         )
 
-    async def run(self, stop: asyncio.Event) -> None:
-        server = _Server(
+    async def run(self, stop: asyncio.Event, *, sock: socket.socket | None = None) -> None:
+        """Serve and sync until ``stop``; on ``sock`` (a listening socket, left open) if given,
+        else on ``host:port`` from the config."""
+        # the agent owns SIGINT/SIGTERM (they set its stop event); uvicorn must not take them
+        server = QuietServer(
             uvicorn.Config(
                 self.app,
                 host=self.config.host,
@@ -159,7 +156,9 @@ class Agent:
             )
         )
         tasks = [
-            asyncio.create_task(server.serve(), name="pos-api"),
+            asyncio.create_task(
+                server.serve(sockets=[sock.dup()] if sock is not None else None), name="pos-api"
+            ),
             asyncio.create_task(
                 self.uploader.run(stop, idle_s=self.config.upload_interval_s), name="uploader"
             ),

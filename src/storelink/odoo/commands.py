@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -120,13 +121,28 @@ def install_webhooks_command(
 def emulate_command(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8069,
     version: Annotated[str, typer.Option(help="Odoo version to emulate: 16, 17, 18, 19.")] = "17",
+    fd: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Serve on this inherited listening socket instead of --port "
+            "(a supervisor that bound the port, like the sandbox).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the Odoo emulator (JSON-RPC, XML-RPC, JSON-2) on 127.0.0.1."""
     if version not in ("16", "17", "18", "19"):
         raise UsageError(f"--version must be 16, 17, 18 or 19, not {version!r}")
+    sock: socket.socket | None = None
+    if fd is not None:
+        try:
+            sock = socket.socket(fileno=fd)
+        except OSError as exc:
+            raise UsageError(f"--fd {fd} is not an open socket: {exc}") from exc
+        port = int(sock.getsockname()[1])
     # the emulator belongs to the sandbox part, above this one: looked up, not imported
     emulator: Any = importlib.import_module("storelink.sandbox.odoo_emulator")
     console.print(f"Odoo {version} emulator on http://127.0.0.1:{port} (database storelink)")
-    result = emulator.serve(port=port, version=version)
+    result = emulator.serve(port=port, version=version, sock=sock)
     if asyncio.iscoroutine(result):
         asyncio.run(result)

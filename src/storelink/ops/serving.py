@@ -21,7 +21,7 @@ import uvicorn
 GRACEFUL_SHUTDOWN_S = 2.0
 
 
-class _QuietServer(uvicorn.Server):
+class QuietServer(uvicorn.Server):
     # only the program itself may own SIGINT/SIGTERM, so uvicorn must not take them
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -39,9 +39,21 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 @asynccontextmanager
-async def serve_app(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-    """Serve the ASGI ``app`` with uvicorn until the block exits; yields its base URL."""
-    sock = bind(host, port)
+async def serve_app(
+    app: Any, *, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None
+) -> AsyncIterator[str]:
+    """Serve the ASGI ``app`` with uvicorn until the block exits; yields its base URL.
+
+    Given ``sock`` (a listening socket from :func:`bind`), it serves on a duplicate of it
+    and leaves ``sock`` open: a program that restarts a server keeps its port the whole
+    time (connections wait in the backlog instead of being refused, and no other socket
+    can take the port in between).
+    """
+    if sock is not None:
+        host = str(sock.getsockname()[0])
+        sock = sock.dup()
+    else:
+        sock = bind(host, port)
     config = uvicorn.Config(
         app,
         log_config=None,
@@ -49,7 +61,7 @@ async def serve_app(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> Asyn
         lifespan="on",
         timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_S),
     )
-    server = _QuietServer(config)
+    server = QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:

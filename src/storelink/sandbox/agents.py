@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -124,10 +125,13 @@ class StoreAgents:
         stop = asyncio.Event()
         running: dict[str, RunningAgent] = {}
         clients: list[httpx2.AsyncClient] = []
+        listeners: list[socket.socket] = []
         try:
             for n, code in enumerate(codes):
-                with bind("127.0.0.1", 0) as probe:
-                    port = int(probe.getsockname()[1])
+                # held until the estate closes: no other socket can take the port meanwhile
+                listener = bind("127.0.0.1", 0)
+                listeners.append(listener)
+                port = int(listener.getsockname()[1])
                 config = AgentConfig(
                     store=code,
                     hub_url=hub_url,
@@ -153,7 +157,7 @@ class StoreAgents:
                 url = f"http://127.0.0.1:{port}"
                 client = async_client(base_url=url, timeout=30.0)
                 clients.append(client)
-                task = asyncio.create_task(agent.run(stop), name=f"agent-{code}")
+                task = asyncio.create_task(agent.run(stop, sock=listener), name=f"agent-{code}")
                 running[code] = RunningAgent(code, agent, link, url, HttpPos(client), task)
             agents = cls(running, stop)
             await agents._wait_serving()
@@ -166,6 +170,8 @@ class StoreAgents:
                 await item.agent.aclose()
             for client in clients:
                 await client.aclose()
+            for listener in listeners:
+                listener.close()
 
     async def _wait_serving(self) -> None:
         async with asyncio.timeout(STARTUP_TIMEOUT_S):

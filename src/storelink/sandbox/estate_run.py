@@ -133,11 +133,6 @@ class OdooSide(Protocol):
         ...
 
 
-def _free_port() -> int:
-    with bind("127.0.0.1", 0) as probe:
-        return int(probe.getsockname()[1])
-
-
 class EstateRun:
     """One run; :meth:`run` returns what verification needs."""
 
@@ -185,7 +180,7 @@ class EstateRun:
 
     # -- set-up ---------------------------------------------------------------------------
 
-    def _settings(self, data_dir: Path) -> Settings:
+    def _settings(self, data_dir: Path, port: int) -> Settings:
         return Settings(
             data_dir=data_dir,
             # poll Odoo often and probe a tripped breaker soon: the run lasts minutes, not days
@@ -195,7 +190,7 @@ class EstateRun:
             ),
             # the live view owns the terminal; only errors are worth interrupting it
             observability=ObservabilitySettings(log_level="error"),
-            api=ApiSettings(port=_free_port()),
+            api=ApiSettings(port=port),
             webhooks=WebhookSettings(
                 allow_http=True,
                 allowed_hosts=["127.0.0.1"],
@@ -260,11 +255,14 @@ class EstateRun:
             await self.odoo.prepare(self.estate)
             await self.odoo.seed(self.estate)
             receivers_url = await stack.enter_async_context(serve_app(receivers_app(self.partners)))
-            settings = self._settings(data_dir)
+            # the hub's port is held from here to the end, across its restart
+            listener = bind("127.0.0.1", 0)
+            stack.callback(listener.close)
+            settings = self._settings(data_dir, int(listener.getsockname()[1]))
             endpoints, credentials = await self._prepare_hub(settings, receivers_url)
             web = credentials.pop(CHANNEL)
             self._enter("starting hub")
-            hub = self._hub = HubProcess(settings)
+            hub = self._hub = HubProcess(settings, listen_socket=listener)
             await hub.start()
             stack.push_async_callback(hub.aclose)
             self._enter("starting stores")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 
 import httpx2
 
@@ -21,8 +22,16 @@ from storelink.sandbox.links import Link, LinkTransport
 class HubProcess:
     """Owns one running :class:`Hub` at a time."""
 
-    def __init__(self, settings: Settings, *, odoo_link: Link | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        odoo_link: Link | None = None,
+        listen_socket: socket.socket | None = None,
+    ) -> None:
         self.settings = settings
+        #: every incarnation serves on this one socket: the port stays the hub's across restarts
+        self.listen_socket = listen_socket
         #: the hub's line to Odoo; cutting it is the "Odoo connection down" fault
         self.odoo_link = odoo_link or Link("odoo")
         self.restarts = 0
@@ -55,7 +64,9 @@ class HubProcess:
 
     async def _serve(self, started: asyncio.Future[Hub], stop: asyncio.Event) -> None:
         try:
-            async with Hub(self.settings, odoo_transport=self._transport) as hub:
+            async with Hub(
+                self.settings, odoo_transport=self._transport, listen_socket=self.listen_socket
+            ) as hub:
                 started.set_result(hub)
                 await hub.run(stop)
         except BaseException as exc:

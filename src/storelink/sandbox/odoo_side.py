@@ -170,21 +170,24 @@ async def emulator_process(version: str = "17") -> AsyncIterator[str]:
     A process of its own gives the emulator the machine's second core: in the
     sandbox's one event loop it would compete with the hub and every agent.
     """
-    with bind("127.0.0.1", 0) as probe:
-        port = int(probe.getsockname()[1])
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "storelink.cli",
-        "odoo",
-        "emulate",
-        "--port",
-        str(port),
-        "--version",
-        version,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    # the child serves on a socket bound here: no other program can take the port between
+    # choosing it and the child listening on it
+    with bind("127.0.0.1", 0) as listener:
+        port = int(listener.getsockname()[1])
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "storelink.cli",
+            "odoo",
+            "emulate",
+            "--fd",
+            str(listener.fileno()),
+            "--version",
+            version,
+            pass_fds=(listener.fileno(),),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         async with async_client(base_url=url, timeout=2.0) as client:

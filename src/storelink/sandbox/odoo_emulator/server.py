@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -120,10 +121,15 @@ def serve(
     port: int = 8069,
     version: str | int = "17",
     faults: Faults | None = None,
+    sock: socket.socket | None = None,
     **options: Any,
 ) -> None:
-    """Run an emulator until interrupted (``storelink odoo emulate``)."""
+    """Run an emulator until interrupted (``storelink odoo emulate``); on ``sock`` (an
+    inherited listening socket) if given, else on ``host:port``."""
     from storelink.sandbox.odoo_emulator.emulator import OdooEmulator
 
     emulator = OdooEmulator(version=version, faults=faults, **options)
-    uvicorn.run(emulator.asgi_app(), host=host, port=port, log_level="info", lifespan="off")
+    config = uvicorn.Config(
+        emulator.asgi_app(), host=host, port=port, log_level="info", lifespan="off"
+    )
+    uvicorn.Server(config).run(sockets=[sock] if sock is not None else None)
