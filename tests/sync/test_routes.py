@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storelink.api.tables import api_idempotency
 from storelink.config import Settings
 from storelink.edge import QueuedTransaction
 from storelink.edge.hub import HttpHubClient
@@ -78,3 +80,35 @@ async def test_the_hub_tracks_last_contact_and_sync_lag(
         )
         < 60
     )
+
+
+async def test_uploads_need_no_idempotency_key_and_store_no_answer(
+    settings: Settings, sqlite_engine: AsyncEngine
+) -> None:
+    """The upload is idempotent by transaction uuid: the Idempotency-Key layer stays out."""
+    await seed(sqlite_engine)
+    async with serve_hub(settings, sqlite_engine) as hub:
+        client_id, secret = await hub.store_client("S1")
+        issued = await hub.app.state.hub.tokens.issue(client_id, secret)
+        transaction = sale_transaction()
+        body = '{"transactions":[' + QueuedTransaction.of(transaction).wire + "]}"
+        headers = {
+            "authorization": f"Bearer {issued.access_token}",
+            "content-type": "application/json",
+        }
+        async with async_client(base_url=hub.url) as http:
+            first = await http.post(
+                "/v1/sync/stores/S1/transactions", content=body, headers=headers
+            )
+            again = await http.post(
+                "/v1/sync/stores/S1/transactions", content=body, headers=headers
+            )
+            document = (await http.get("/v1/openapi.json")).json()
+    assert first.status_code == 200, first.text
+    assert first.json()["accepted"] == [str(transaction.uuid)]
+    assert again.json()["duplicates"] == [str(transaction.uuid)]
+    async with sqlite_engine.connect() as connection:
+        stored = await connection.scalar(select(func.count()).select_from(api_idempotency))
+    assert stored == 0
+    operation = document["paths"]["/v1/sync/stores/{code}/transactions"]["post"]
+    assert "Idempotency-Key" not in {p["name"] for p in operation.get("parameters", [])}

@@ -1,5 +1,8 @@
 """Idempotency-Key on every ``POST /v1/…`` (ASGI middleware, so every part's routes get it).
 
+Routes idempotent by their content declare it (``openapi_extra={IDEMPOTENT_BY: …}``)
+and are left alone.
+
 The first request with a key claims it by inserting ``(client, key)`` in state
 ``in_progress`` — the primary key makes concurrent duplicates lose the race and
 get 409, so one effect happens. A 2xx answer is stored and replayed for the same
@@ -37,6 +40,10 @@ from storelink.api.tables import api_idempotency
 from storelink.errors import AuthenticationError
 
 HEADER = "Idempotency-Key"
+#: ``openapi_extra`` key of a POST route that is idempotent by its content (a store upload,
+#: keyed by transaction uuid): it needs no key, and storing its answers would only add two
+#: write transactions per request
+IDEMPOTENT_BY = "x-storelink-idempotent-by"
 MAX_KEY_LENGTH = 255
 IN_PROGRESS, DONE = "in_progress", "done"
 #: answer headers that describe this exchange, not the stored outcome
@@ -81,6 +88,7 @@ class IdempotencyMiddleware:
                 if isinstance(context.original_route, APIRoute)
                 and "POST" in (context.original_route.methods or set())
                 and _bearer_secured(context.original_route.dependant)
+                and IDEMPOTENT_BY not in (context.original_route.openapi_extra or {})
             ]
         return any(pattern.match(path) for pattern in self._post_paths)
 

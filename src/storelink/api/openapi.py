@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from storelink.api.idempotency import HEADER, MAX_KEY_LENGTH
+from storelink.api.idempotency import HEADER, IDEMPOTENT_BY, MAX_KEY_LENGTH
 from storelink.api.problems import PROBLEM_JSON, Problem
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -79,6 +79,7 @@ def install(app: FastAPI, *, exempt: frozenset[str]) -> None:
                     and path.startswith("/v1/")
                     and path not in exempt
                     and _secured(operation)  # the middleware only asks bearer callers
+                    and IDEMPOTENT_BY not in operation  # idempotent by content: no key
                 ):
                     operation.setdefault("parameters", []).append(
                         {

@@ -61,9 +61,9 @@ class HttpHubClient:
             "POST",
             f"/v1/sync/stores/{store}/transactions",
             content=body.encode(),
-            # The upload is idempotent by itself (store + transaction uuid). A fresh key per
-            # attempt satisfies the hub's Idempotency-Key rule without ever meeting a key
-            # left "in progress" by a hub that crashed mid-request.
+            # The upload is idempotent by itself (store + transaction uuid) and the hub asks
+            # no Idempotency-Key for it; a fresh one per attempt is still sent so an agent
+            # can talk to hubs from before that rule (it can never meet an old answer).
             headers={"idempotency-key": str(uuid4()), "content-type": "application/json"},
         )
         return UploadResult.model_validate_json(response.content)

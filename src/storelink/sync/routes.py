@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from storelink.api.idempotency import IDEMPOTENT_BY
 from storelink.api.principal import Principal, Role
 from storelink.api.problems import problem_responses
 from storelink.api.security import ensure_store_access, require_role
@@ -28,6 +29,8 @@ StoreCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-]{1,32}$", description="
     summary="Upload a batch of store transactions (idempotent per transaction uuid)",
     response_model=UploadResult,
     responses=problem_responses(401, 403, 404, 409, 422),
+    # a replayed upload is answered from the transactions themselves: no Idempotency-Key
+    openapi_extra={IDEMPOTENT_BY: "store code and transaction uuid"},
 )
 async def upload(
     code: StoreCode,
