@@ -76,7 +76,7 @@ async def dispatcher(
         engine,
         settings=webhook_settings,
         clock=clock,
-        transport=HttpTransport(),
+        transport=HttpTransport(policy=URLPolicy.from_settings(webhook_settings)),
         retry=RetryPolicy.from_settings(webhook_settings, rng=random.Random(7)),
         secret_box=secret_box,
     )

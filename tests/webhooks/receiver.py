@@ -29,6 +29,8 @@ class Hit:
     received_at: float
     #: per secret: whether standardwebhooks verified the request with it
     verified: dict[str, bool]
+    #: the client's (address, port): one per TCP connection
+    client: tuple[str, int] | None = None
 
     @property
     def webhook_id(self) -> str:
@@ -76,7 +78,10 @@ class Receiver:
             except WebhookVerificationError:
                 verified[secret] = False
         index = len(self.on(path))
-        self.hits.append(Hit(path, headers, body, time.time(), verified))
+        client = scope.get("client")
+        self.hits.append(
+            Hit(path, headers, body, time.time(), verified, tuple(client) if client else None)
+        )
         self._changed.set()
         answer = self.answer(path, index)
         if answer is None:  # hang until the client gives up and disconnects
@@ -95,10 +100,17 @@ class Receiver:
 
 
 @contextlib.asynccontextmanager
-async def listen(app: Any) -> AsyncIterator[int]:
-    """Serve the ASGI ``app`` with uvicorn on a free loopback port in this event loop."""
+async def listen(app: Any, **options: Any) -> AsyncIterator[int]:
+    """Serve the ASGI ``app`` with uvicorn on a free loopback port in this event loop
+    (``options`` go to :class:`uvicorn.Config`, e.g. ``ssl_certfile``)."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        **options,
     )
     server = uvicorn.Server(config)
     # bound before serving: clients that connect early wait in the listen backlog
@@ -118,8 +130,8 @@ async def listen(app: Any) -> AsyncIterator[int]:
 
 
 @contextlib.asynccontextmanager
-async def serve(receiver: Receiver) -> AsyncIterator[Receiver]:
-    """Run ``receiver`` on a free loopback port."""
-    async with listen(receiver) as port:
+async def serve(receiver: Receiver, **options: Any) -> AsyncIterator[Receiver]:
+    """Run ``receiver`` on a free loopback port (``options`` as for :func:`listen`)."""
+    async with listen(receiver, **options) as port:
         receiver.port = port
         yield receiver

@@ -272,7 +272,7 @@ async def test_restart_mid_schedule_loses_nothing_and_sends_nothing_twice(
         engine,
         settings=webhook_settings,
         clock=clock,
-        transport=HttpTransport(),
+        transport=HttpTransport(policy=URLPolicy.from_settings(webhook_settings)),
         secret_box=secret_box,
     )
     try:

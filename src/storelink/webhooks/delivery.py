@@ -2,8 +2,10 @@
 
 :class:`HttpTransport` posts with an httpx2 client made by
 :func:`storelink.ops.http.async_client` (``traceparent`` on every call, no
-redirects followed); tests may hand it any ``httpx2`` transport, or replace
-the whole :class:`Transport`.
+redirects followed) whose connections go only to addresses its
+:class:`~storelink.webhooks.ssrf.URLPolicy` allows, checked as each is opened;
+tests may hand it any ``httpx2`` transport (no connections, nothing to check),
+or replace the whole :class:`Transport`.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+import httpcore2
 import httpx2
 
-from storelink.errors import DeliveryError
+from storelink.errors import DeliveryError, UnsafeURLError
 from storelink.ops.http import async_client
+from storelink.webhooks.ssrf import CheckedBackend, URLPolicy
 
 #: how much of a receiver's answer the attempt log keeps
 EXCERPT_BYTES = 512
@@ -40,7 +44,8 @@ class WebhookResponse:
 
 class Transport(Protocol):
     async def post(self, request: WebhookRequest, *, timeout_s: float) -> WebhookResponse:
-        """Send one attempt; raise :class:`DeliveryError` if no HTTP answer came back."""
+        """Send one attempt; raise :class:`DeliveryError` if no HTTP answer came back,
+        :class:`UnsafeURLError` if the SSRF rules refused the connection."""
         ...
 
     async def aclose(self) -> None: ...
@@ -52,14 +57,21 @@ class HttpTransport:
     A pool per origin keeps endpoints apart (a dead receiver's connections never
     crowd out a healthy one's) and keeps each pool small: httpcore scans its
     whole pool on every request, so one big shared pool gets slower as it grows.
+
+    Each new connection resolves the host with ``policy``'s resolver and goes to an
+    address it allows (:class:`~storelink.webhooks.ssrf.CheckedBackend`); the default
+    policy allows public addresses only. Proxy settings from the environment
+    (``HTTPS_PROXY`` …) are not used: a proxy would resolve the host itself.
     """
 
     def __init__(
         self,
         *,
+        policy: URLPolicy | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         connections_per_origin: int = 20,
     ) -> None:
+        self._backend = CheckedBackend(policy or URLPolicy())
         self._transport = transport
         self._limits = httpx2.Limits(
             max_connections=connections_per_origin,
@@ -85,15 +97,34 @@ class HttpTransport:
         origin = (parsed.scheme, parsed.host, parsed.port)
         client = self._clients.get(origin)
         if client is None:
-            if self._tls is None:
-                self._tls = httpx2.create_ssl_context()
+            transport = self._transport or self._checked_transport()
             client = self._clients[origin] = async_client(
-                transport=self._transport,
-                follow_redirects=False,
-                limits=self._limits,
-                verify=self._tls,
+                transport=transport, follow_redirects=False
             )
         return client
+
+    def _checked_transport(self) -> httpx2.AsyncHTTPTransport:
+        """httpx2's transport over a pool that opens connections through the policy's check.
+
+        httpx2's transport takes no network backend, so its pool (the private ``_pool``,
+        pinned by ``tests/webhooks/test_ssrf_connect.py``) is swapped for one that does; the rest
+        (request conversion, error mapping, streaming) stays httpx2's own.
+        """
+        if self._tls is None:
+            self._tls = httpx2.create_ssl_context()
+        tls = self._tls
+        transport = httpx2.AsyncHTTPTransport(verify=tls, limits=self._limits)
+        if not isinstance(getattr(transport, "_pool", None), httpcore2.AsyncConnectionPool):
+            # never fall back to httpx2's own pool: it would connect unchecked
+            raise RuntimeError("httpx2.AsyncHTTPTransport no longer keeps its pool in _pool")
+        transport._pool = httpcore2.AsyncConnectionPool(
+            ssl_context=tls,
+            max_connections=self._limits.max_connections,
+            max_keepalive_connections=self._limits.max_keepalive_connections,
+            keepalive_expiry=self._limits.keepalive_expiry,
+            network_backend=self._backend,
+        )
+        return transport
 
     async def post(self, request: WebhookRequest, *, timeout_s: float) -> WebhookResponse:
         headers = {"content-type": "application/json", **request.headers}
@@ -107,6 +138,9 @@ class HttpTransport:
                     excerpt += chunk
                     if len(excerpt) >= EXCERPT_BYTES:
                         break
+        except UnsafeURLError as exc:  # refused at connect time: name the URL, as a check does
+            context = {**exc.context, "url": request.url}
+            raise UnsafeURLError(f"{request.url}: {exc.message}", **context) from exc
         except httpx2.TimeoutException as exc:
             raise DeliveryError(
                 f"no answer within {timeout_s:g} s", url=request.url, kind="timeout"

@@ -122,10 +122,11 @@ class Dispatcher:
         # SecretBox.from_settings(settings): every process opens secrets with the hub's vault key
         self._box = secret_box
         self._settings = settings or WebhookSettings()
-        self._transport = transport or HttpTransport()
+        self._policy = policy or URLPolicy.from_settings(self._settings)
+        # the transport checks each connection's addresses against the policy
+        self._transport = transport or HttpTransport(policy=self._policy)
         self._owns_transport = transport is None
         self._clock = clock or SystemClock()
-        self._policy = policy or URLPolicy.from_settings(self._settings)
         self._retry = retry or RetryPolicy.from_settings(self._settings)
         self._lease_span = timedelta(seconds=LEASE_ATTEMPTS * self._settings.timeout_s + 30)
         self._batch_size = batch_size
@@ -352,7 +353,8 @@ class Dispatcher:
         # webhook-timestamp is the real time of this attempt: receivers check it
         # against their own clock, whatever clock schedules our retries.
         headers = self._signers[claim.endpoint_id].headers(claim.event_id, int(time.time()), body)
-        await self._policy.check(claim.url)
+        # the URL's form only: its addresses are checked as each connection is opened
+        self._policy.check_form(claim.url)
         event_trace = _payload_traceparent(claim.payload)
         with _tracer.start_as_current_span(
             "webhook deliver",
