@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from uuid import uuid4
 
@@ -22,6 +23,7 @@ from storelink.sync import (
     read_delta,
     record_upload,
 )
+from storelink.sync.contacts import DOWNLOAD_CONTACT_RESOLUTION_S, download_contact_due
 from storelink.sync.tables import sync_transactions
 from tests.sync.harness import seed, set_position
 
@@ -146,3 +148,15 @@ async def test_revisions_commit_in_the_order_handed_out(postgres_url: str) -> No
         assert await asyncio.wait_for(waiting, 10) == taken + 1
     finally:
         await engine.dispose()
+
+
+async def test_download_contacts_are_written_at_most_once_per_resolution(
+    sqlite_engine: AsyncEngine, engine: AsyncEngine
+) -> None:
+    start = utcnow()
+    step = timedelta(seconds=DOWNLOAD_CONTACT_RESOLUTION_S)
+    assert download_contact_due(sqlite_engine, "S1", start)
+    assert not download_contact_due(sqlite_engine, "S1", start + step / 2)
+    assert download_contact_due(sqlite_engine, "S2", start + step / 2)  # per store
+    assert download_contact_due(engine, "S1", start + step / 2)  # per hub database
+    assert download_contact_due(sqlite_engine, "S1", start + step)

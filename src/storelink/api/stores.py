@@ -1,7 +1,8 @@
 """``/v1/stores``: the estate's stores, their status and how far their sync lags.
 
 Sync lag is the age of the store's oldest uploaded transaction not yet written
-to Odoo (0 when none); ``last_contact_at`` is when its agent last reached the hub.
+to Odoo (0 when none); ``last_contact_at`` is when its agent last reached the hub (its polls
+for deltas are recorded to within ``DOWNLOAD_CONTACT_RESOLUTION_S``, uploads exactly).
 """
 
 from __future__ import annotations

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 from typing import Literal
 
 from prometheus_client import Gauge
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storelink.ops.metrics import REGISTRY
 from storelink.sync.dialect import upsert_insert
@@ -30,6 +31,28 @@ BACKLOG = Gauge(
     ["store"],
     registry=REGISTRY,
 )
+
+
+#: a store's downloads are written as contacts at most this often: an estate's agents poll
+#: every few seconds, and a write transaction (an fsync on SQLite) per poll buys nothing
+#: that a status to within this many seconds does not give
+DOWNLOAD_CONTACT_RESOLUTION_S = 15.0
+
+_downloads_written: weakref.WeakKeyDictionary[AsyncEngine, dict[str, datetime]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def download_contact_due(engine: AsyncEngine, store: str, now: datetime) -> bool:
+    """Whether a download by ``store`` at ``now`` should be written (see the resolution above);
+    the contact gauge moves either way."""
+    LAST_CONTACT.labels(store).set(now.timestamp())
+    written = _downloads_written.setdefault(engine, {})
+    last = written.get(store)
+    if last is not None and (now - last).total_seconds() < DOWNLOAD_CONTACT_RESOLUTION_S:
+        return False
+    written[store] = now
+    return True
 
 
 async def touch(

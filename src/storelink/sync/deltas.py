@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from storelink.db.tables import prices, products, stock_positions, stores
 from storelink.errors import CursorExpiredError, NotFoundError
 from storelink.model import Price, PriceScope, PriceScopeKind, Product, utcnow
-from storelink.sync.contacts import touch
+from storelink.sync.contacts import download_contact_due, touch
 from storelink.sync.revisions import clock
 from storelink.sync.tables import sync_transactions
 from storelink.sync.wire import Confirmation, Dataset, DeltaPage, StockRow
@@ -113,9 +113,12 @@ async def read_delta(
         for source, revision in sources:
             later = source.with_only_columns(revision).where(revision > until).limit(1)
             more = more or (await connection.execute(later)).first() is not None
-    # a separate, short write: the read above never holds the write lock
-    async with engine.begin() as connection:
-        await touch(connection, store, utcnow(), what="download")
+    # a separate, short write (the read above never holds the write lock), and only now
+    # and then: agents poll every few seconds
+    now = utcnow()
+    if download_contact_due(engine, store, now):
+        async with engine.begin() as connection:
+            await touch(connection, store, now, what="download")
     page = DeltaPage(
         dataset=dataset,
         after=after,
