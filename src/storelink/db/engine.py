@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import NullPool
 
+from storelink.db.writers import queue_writers
 from storelink.errors import ConfigError
 
 #: how long a SQLite writer waits for the lock before failing
@@ -32,7 +33,8 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
     """An async engine for ``url`` with storelink's connection settings applied.
 
     SQLite files get their parent directory created; every SQLite connection is
-    opened in WAL mode with ``synchronous=FULL`` and a busy timeout.
+    opened in WAL mode with ``synchronous=FULL`` and a busy timeout, and the
+    engine's writers take turns in the process (:mod:`storelink.db.writers`).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -44,6 +46,7 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
             kwargs.setdefault("poolclass", NullPool)
         engine = _create_async_engine(url, echo=echo, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        queue_writers(engine, timeout_s=BUSY_TIMEOUT_MS / 1000)
         return engine
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
