@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import uvicorn
-
 from storelink.config import Settings
 from storelink.edge.database import LocalDatabase
 from storelink.edge.downloader import Downloader
@@ -23,7 +21,7 @@ from storelink.edge.uploader import Uploader
 from storelink.errors import UsageError
 from storelink.model import utcnow
 from storelink.ops.logging import get_logger
-from storelink.ops.serving import QuietServer
+from storelink.ops.serving import serve_app
 from storelink.sync.backoff import Backoff
 
 _log = get_logger("storelink.edge.agent")
@@ -143,42 +141,29 @@ class Agent:
 
     async def run(self, stop: asyncio.Event, *, sock: socket.socket | None = None) -> None:
         """Serve and sync until ``stop``; on ``sock`` (a listening socket, left open) if given,
-        else on ``host:port`` from the config."""
-        # the agent owns SIGINT/SIGTERM (they set its stop event); uvicorn must not take them
-        server = QuietServer(
-            uvicorn.Config(
-                self.app,
-                host=self.config.host,
-                port=self.config.port,
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-            )
-        )
-        tasks = [
-            asyncio.create_task(
-                server.serve(sockets=[sock.dup()] if sock is not None else None), name="pos-api"
-            ),
-            asyncio.create_task(
-                self.uploader.run(stop, idle_s=self.config.upload_interval_s), name="uploader"
-            ),
-            asyncio.create_task(
-                self.downloader.run(stop, idle_s=self.config.download_interval_s),
-                name="downloader",
-            ),
-        ]
-        _log.info("agent started", store=self.config.store, port=self.config.port)
-        try:
-            done, _ = await asyncio.wait(
-                [asyncio.ensure_future(stop.wait()), *tasks], return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in done:
-                if task in tasks and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
-        finally:
-            stop.set()
-            server.should_exit = True
-            await asyncio.gather(*tasks, return_exceptions=True)
+        else on ``host:port`` from the config. The POS API stops last, after the syncing."""
+        async with serve_app(self.app, host=self.config.host, port=self.config.port, sock=sock):
+            tasks = [
+                asyncio.create_task(
+                    self.uploader.run(stop, idle_s=self.config.upload_interval_s), name="uploader"
+                ),
+                asyncio.create_task(
+                    self.downloader.run(stop, idle_s=self.config.download_interval_s),
+                    name="downloader",
+                ),
+            ]
+            _log.info("agent started", store=self.config.store, port=self.config.port)
+            try:
+                done, _ = await asyncio.wait(
+                    [asyncio.ensure_future(stop.wait()), *tasks],
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for task in done:
+                    if task in tasks and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     async def aclose(self) -> None:
         await self.hub.aclose()

@@ -21,7 +21,7 @@ import uvicorn
 GRACEFUL_SHUTDOWN_S = 2.0
 
 
-class QuietServer(uvicorn.Server):
+class _QuietServer(uvicorn.Server):
     # only the program itself may own SIGINT/SIGTERM, so uvicorn must not take them
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -61,7 +61,7 @@ async def serve_app(
         lifespan="on",
         timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_S),
     )
-    server = QuietServer(config)
+    server = _QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:

@@ -45,11 +45,11 @@ _downloads_written: weakref.WeakKeyDictionary[AsyncEngine, dict[str, datetime]] 
 
 def download_contact_due(engine: AsyncEngine, store: str, now: datetime) -> bool:
     """Whether a download by ``store`` at ``now`` should be written (see the resolution above);
-    the contact gauge moves either way."""
-    LAST_CONTACT.labels(store).set(now.timestamp())
+    the contact gauge moves either way (:func:`touch` moves it when written)."""
     written = _downloads_written.setdefault(engine, {})
     last = written.get(store)
     if last is not None and (now - last).total_seconds() < DOWNLOAD_CONTACT_RESOLUTION_S:
+        LAST_CONTACT.labels(store).set(now.timestamp())
         return False
     written[store] = now
     return True
