@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from storelink.ops.serving import serve_app
 from storelink.sandbox.odoo_emulator.faults import HTTP_KINDS, Faults
 from storelink.sandbox.odoo_emulator.protocols import Reply, json2, jsonrpc, xmlrpc
 
@@ -97,12 +96,24 @@ def build_app(emulator: OdooEmulator) -> Starlette:
 
 @contextlib.asynccontextmanager
 async def serve_emulator(emulator: OdooEmulator, port: int = 0) -> AsyncIterator[str]:
-    """Serve ``emulator`` on 127.0.0.1 inside the running loop; yields its URL."""
-    async with serve_app(emulator.asgi_app(), port=port) as url:
-        try:
-            yield url
-        finally:
-            await emulator.webhooks.drain()
+    """Serve ``emulator`` with uvicorn on 127.0.0.1 inside the running loop; yields its URL."""
+    config = uvicorn.Config(
+        emulator.asgi_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the Odoo emulator server stopped before starting")
+            await asyncio.sleep(0.01)
+        bound = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{bound}"
+    finally:
+        server.should_exit = True
+        await emulator.webhooks.drain()
+        await task
 
 
 def serve(
