@@ -273,7 +273,7 @@ async def measure_pos(
 
 def start_emulator(port: int) -> subprocess.Popen[bytes]:
     """The Odoo emulator in its own process, as a real Odoo would be."""
-    code = f"from storelink.sandbox.odoo_emulator import serve; serve(port={port}, version='17')"
+    code = f"from storelink.emulator import serve; serve(port={port}, version='17')"
     return spawn([sys.executable, "-c", code], dict(os.environ))
 
 

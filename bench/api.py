@@ -271,8 +271,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     from storelink.api import Principal, Role, create_app
     from storelink.config import Settings
     from storelink.db import create_engine, upgrade
+    from storelink.emulator import OdooEmulator, serve_emulator
     from storelink.model import utcnow
-    from storelink.sandbox.odoo_emulator import OdooEmulator, serve_emulator
 
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -151,7 +151,7 @@ async def odoo_settings(args: argparse.Namespace) -> AsyncIterator[tuple[OdooSet
             args.odoo_url,
         )
         return
-    emulator: Any = importlib.import_module("storelink.sandbox.odoo_emulator")
+    emulator: Any = importlib.import_module("storelink.emulator")
     emu = emulator.OdooEmulator(version=args.version)
     async with emulator.serve_emulator(emu) as url:
         yield (

@@ -23,6 +23,7 @@ from storelink.api.principal import Role
 from storelink.config import Settings
 from storelink.db import create_engine
 from storelink.db.tables import prices, stock_positions, stores
+from storelink.emulator import OdooEmulator, serve_emulator
 from storelink.hub import Hub
 from storelink.model import (
     Price,
@@ -34,7 +35,6 @@ from storelink.model import (
     utcnow,
 )
 from storelink.odoo import OdooConnector, open_connector
-from storelink.sandbox.odoo_emulator import OdooEmulator, serve_emulator
 from tests.edge.agentproc import AgentProcess
 from tests.services import free_port
 from tests.sync.harness import wait_until

@@ -18,7 +18,7 @@ API_KEY = "storelink-test-key"
 
 
 def emulator_module() -> Any:
-    return pytest.importorskip("storelink.sandbox.odoo_emulator")
+    return pytest.importorskip("storelink.emulator")
 
 
 class Emulated:

@@ -16,7 +16,7 @@ from tests.services import free_port, port_open
 
 
 def test_emulate_serves_the_requested_version() -> None:
-    pytest.importorskip("storelink.sandbox.odoo_emulator")
+    pytest.importorskip("storelink.emulator")
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "storelink.cli", "odoo", "emulate", "--port", str(port),

@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 
 from storelink.config import Settings
+from storelink.emulator import OdooEmulator, serve_emulator
 from storelink.model import (
     Payment,
     PaymentMethod,
@@ -24,7 +25,6 @@ from storelink.model import (
 from storelink.model.stock import MovementReason
 from storelink.odoo import OdooConnector, open_connector
 from storelink.odoo.backend import Call
-from storelink.sandbox.odoo_emulator import OdooEmulator, serve_emulator
 from storelink.sync.connector_writer import ConnectorWriter
 
 

@@ -141,7 +141,7 @@ def emulate_command(
             raise UsageError(f"--fd {fd} is not an open socket: {exc}") from exc
         port = int(sock.getsockname()[1])
     # the emulator belongs to the sandbox part, above this one: looked up, not imported
-    emulator: Any = importlib.import_module("storelink.sandbox.odoo_emulator")
+    emulator: Any = importlib.import_module("storelink.emulator")
     console.print(f"Odoo {version} emulator on http://127.0.0.1:{port} (database storelink)")
     result = emulator.serve(port=port, version=version, sock=sock)
     if asyncio.iscoroutine(result):

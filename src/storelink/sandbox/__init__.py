@@ -1,4 +1,4 @@
-"""A simulated retail estate (stores, tills, channels, partners, flaky links) and Odoo emulator.
+"""A simulated retail estate: stores, tills, channels, partners, flaky links and kills.
 
 ``storelink sandbox`` runs it end to end::
 
@@ -7,8 +7,9 @@
     result = await run_sandbox(SandboxOptions(stores=3, sales=200), console=Console())
     result.passed, result.document["sales_in_odoo"]
 
-Names are imported on first use: the Odoo emulator (``storelink.sandbox.odoo_emulator``)
-must stay importable on its own, without pulling in the hub, the agents and the bus.
+Names are imported on first use, so ``storelink.sandbox.options`` stays cheap to import
+without pulling in the hub, the agents and the bus. The Odoo emulator it runs against
+when no real Odoo is given lives in ``storelink.emulator``.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ REQUIRED_PARTS: dict[str, str] = {
     "storelink.sync": "the hub side of store sync",
     "storelink.edge": "the store agents",
 }
-EMULATOR = "storelink.sandbox.odoo_emulator"
+EMULATOR = "storelink.emulator"
 
 
 @dataclass(frozen=True)
