@@ -62,7 +62,7 @@ class Odoo:
         assert body["jsonrpc"] == "2.0" and body["id"] == 7
         if "error" in body:
             raise RpcError(body["error"])
-        return body["result"]
+        return body.get("result")
 
     async def execute(
         self,

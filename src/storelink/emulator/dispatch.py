@@ -194,6 +194,10 @@ def _call(
         call_args: list[Any] = [env, model] if found.api_model else [env, model, list(ids or [])]
     else:
         if found.api_model:
+            if method == "create" and not args:
+                # odoo/api.py _call_kw_model_create reads args[0] (16-18): a keyword-only
+                # vals_list fails there, as on a real 17.0 / 18.0
+                raise ProgrammingError("tuple index out of range", "IndexError")
             call_args = [env, model, *args]
         else:
             if not args:

@@ -5,12 +5,16 @@ how to ask for the server version, authenticate, and run one ORM method. The
 connector never sees the wire format; tests plug any ``httpx2`` transport in
 through :class:`Endpoint`.
 
-A call is always expressed the JSON-2 way (``ids`` plus named parameters) because
-that is the only form all three protocols accept: Odoo's ``call_kw``
-(``odoo/service/model.py``) browses ``args[0]`` as the record ids of a
-non-``@api.model`` method and passes keyword arguments through, while JSON-2
-(``addons/web/controllers/json2.py``, 19.0) takes ``ids`` and the method's
-parameters by name in the body.
+A call is expressed the JSON-2 way (``ids`` plus named parameters); the legacy
+protocols turn it into ``execute_kw``'s ``args``/``kwargs`` with
+:func:`positional` and :func:`keyword`. Odoo's ``call_kw`` (``odoo/api.py``,
+16-18) browses ``args[0]`` as the record ids of a non-``@api.model`` method and
+passes keyword arguments through — except ``create``, whose dispatcher
+(``_call_kw_model_create``) reads ``args[0]`` to decide between one id and a
+list: sent as a keyword, a real Odoo 17/18 fails with ``IndexError: tuple index
+out of range``. So ``create`` travels with its ``vals_list`` positional. JSON-2
+(``addons/web/controllers/json2.py``, 19.0) takes ``ids`` and every parameter by
+name in the body.
 """
 
 from __future__ import annotations
@@ -76,14 +80,28 @@ class RpcBackend(Protocol):
     async def aclose(self) -> None: ...
 
 
+#: model methods whose first parameter Odoo's ``call_kw`` reads from ``args`` (16-18)
+POSITIONAL_FIRST: dict[str, str] = {"create": "vals_list"}
+
+
 def positional(call: Call) -> list[Any]:
-    """The ``args`` list of ``execute_kw`` for ``call``: ``[ids]`` for record methods."""
-    return [list(call.ids)] if call.ids is not None else []
+    """The ``args`` list of ``execute_kw`` for ``call``.
+
+    ``[ids]`` for record methods; ``[vals_list]`` for ``create``; empty otherwise.
+    """
+    if call.ids is not None:
+        return [list(call.ids)]
+    first = POSITIONAL_FIRST.get(call.method)
+    if first is not None and first in call.params:
+        return [call.params[first]]
+    return []
 
 
 def keyword(call: Call) -> dict[str, Any]:
-    """The ``kwargs`` of ``execute_kw``, with the call's context folded in."""
+    """The ``kwargs`` of ``execute_kw`` (what :func:`positional` did not take), with context."""
     params = dict(call.params)
+    if call.ids is None and call.method in POSITIONAL_FIRST:
+        params.pop(POSITIONAL_FIRST[call.method], None)
     if call.context:
         params["context"] = {**params.get("context", {}), **call.context}
     return params

@@ -13,6 +13,12 @@ Odoo reports a server-side exception in three shapes:
 
 Concurrency faults (PostgreSQL serialization failures, rows locked by a
 concurrent update) are retryable; business refusals never are.
+
+The message names what was refused and keeps Odoo's own words, so a user reads
+``Odoo refused pos.config.create: This cash payment method is already used …``;
+an exception that is not one of Odoo's (a bug in a module, a wrong call such as
+``IndexError``) reads ``Odoo failed in stock.quant.create: IndexError: tuple
+index out of range``. Odoo's bare message stays in ``context["odoo_message"]``.
 """
 
 from __future__ import annotations
@@ -65,18 +71,28 @@ _FAULT_CODES: dict[int, str] = {
 }
 
 
+def _what(context: dict[str, Any]) -> str:
+    model, method = context.get("model"), context.get("method")
+    return f"{model}.{method}" if model and method else "the call"
+
+
 def classify(name: str | None, message: str, **context: Any) -> OdooError:
     """The storelink error for an Odoo exception ``name`` (dotted or short) and its message."""
     text = f"{name or ''} {message}"
-    if any(marker in text for marker in CONCURRENCY_MARKERS):
-        return OdooConcurrencyError(message, odoo_exception=name, **context)
     short = (name or "").rsplit(".", 1)[-1]
+    said = message.strip() or "Odoo Server Error"
+    context = {"odoo_exception": name, "odoo_message": said, **context}
+    what = _what(context)
+    if any(marker in text for marker in CONCURRENCY_MARKERS):
+        return OdooConcurrencyError(f"Odoo {what} clashed with a concurrent update: {said}", **context)
     if short == "SessionExpiredException":
-        return OdooAuthenticationError(message, odoo_exception=name, **context)
+        return OdooAuthenticationError(f"Odoo ended the session: {said}", **context)
     business = _BUSINESS.get(short)
     if business is not None:
-        return business(message, odoo_exception=name, **context)
-    return OdooBusinessError(message or "Odoo Server Error", odoo_exception=name, **context)
+        return business(f"Odoo refused {what}: {said}", **context)
+    if name and not (name.startswith("odoo.") or name.startswith("werkzeug.")):
+        return OdooBusinessError(f"Odoo failed in {what}: {short}: {said}", **context)
+    return OdooBusinessError(f"Odoo refused {what}: {said}", **context)
 
 
 def from_jsonrpc_error(error: dict[str, Any], **context: Any) -> OdooError:

@@ -5,6 +5,8 @@ Errors come back with HTTP 200 and Odoo's error object::
     {"jsonrpc": "2.0", "id": 1, "error": {"code": 200, "message": "Odoo Server Error",
      "data": {"name": "odoo.exceptions.AccessError", "message": "…", "arguments": […],
               "debug": "Traceback …", "context": {}}}}
+
+A ``None`` result leaves the ``result`` member out, as Odoo's ``_response`` does.
 """
 
 from __future__ import annotations
@@ -35,4 +37,7 @@ def handle(backend: Backend, body: bytes) -> Reply:
     except Exception as exc:
         error = {"code": 200, "message": "Odoo Server Error", "data": serialize_exception(exc)}
         return _reply({"jsonrpc": "2.0", "id": request_id, "error": error})
-    return _reply({"jsonrpc": "2.0", "id": request_id, "result": result})
+    answer: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id}
+    if result is not None:
+        answer["result"] = result
+    return _reply(answer)

@@ -2,6 +2,11 @@
 
 Requests are ``{"jsonrpc": "2.0", "method": "call", "params": {"service": …,
 "method": …, "args": […]}}`` dispatched by ``odoo/service/{common,model}.py``.
+
+A method that returns ``None`` (``stock.quant.action_apply_inventory``) ran and
+committed, but Odoo's JSON-RPC answer then carries no ``result`` member at all
+(``odoo/http.py`` drops a ``None`` result): an answer with neither ``result`` nor
+``error`` is read as ``None`` (seen on real 17.0 and 18.0).
 """
 
 from __future__ import annotations
@@ -43,6 +48,6 @@ class JsonRpcBackend(LegacyRpcBackend):
             raise OdooProtocolError("JSON-RPC answer is not an object", **context)
         if "error" in answer:
             raise faults.from_jsonrpc_error(answer["error"], **context)
-        if "result" not in answer:
-            raise OdooProtocolError("JSON-RPC answer has neither result nor error", **context)
-        return answer["result"]
+        if answer.get("jsonrpc") != "2.0":
+            raise OdooProtocolError("JSON-RPC answer is not a JSON-RPC 2.0 response", **context)
+        return answer.get("result")
