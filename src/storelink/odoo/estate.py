@@ -3,7 +3,13 @@
 A store's sellable stock is its warehouse's ``lot_stock_id``; in storelink that
 location has the store's code. With ``point_of_sale`` installed each store gets a
 ``pos.config`` named after its code, using the warehouse's ``pos_type_id``
-(``addons/point_of_sale/models/stock_warehouse.py``) as picking type.
+(``addons/point_of_sale/models/stock_warehouse.py``) as picking type, and two
+payment methods: its own cash method on its own cash journal — Odoo refuses a
+cash method shared between configs or journals ("This cash payment method is
+already used in another Point of Sale", ``pos.config._check_payment_method_ids_journal``,
+seen on real 17.0 and 18.0) — and storelink's card method on the company's bank
+journal, which every store shares. A fresh 18.0 database has no payment method
+at all, a fresh 17.0 one only the first shop's, so storelink brings its own.
 Warehouse codes are unique per company in Odoo (``warehouse_code_uniq``), so a
 concurrent writer creating the same store fails and the retry finds it.
 """
@@ -12,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from zlib import crc32
 
-from storelink.errors import OdooValidationError
+from storelink.errors import NotFoundError, OdooValidationError
 from storelink.model import Location, LocationKind, Store
 from storelink.odoo import bindings
 from storelink.odoo.client import OdooClient
@@ -75,9 +82,8 @@ class Estate:
         rows = await self.client.search_read(
             "stock.warehouse", [["code", "in", missing]], ["id", "code", "pos_type_id"]
         )
-        # a new till takes the payment methods the database already has (cash, card …)
-        methods = await self.client.search_read("pos.payment.method", [], ["id"])
-        method_ids = ",".join(str(m["id"]) for m in methods)
+        card = await self._card_method()
+        cash = await self._cash_methods([str(row["code"]) for row in rows])
         await bindings.upsert(
             self.client,
             "pos.config",
@@ -87,11 +93,56 @@ class Estate:
                     bindings.xmlid("pos_config", row["code"]),
                     str(row["code"]),
                     many2one_id(row.get("pos_type_id")) or None,
-                    method_ids,
+                    f"{cash[str(row['code'])]},{card}",
                 ]
                 for row in rows
             ],
         )
+
+    async def _cash_methods(self, codes: list[str]) -> dict[str, int]:
+        """``{store code: its own cash payment method}`` on its own cash journal."""
+        journals = await bindings.upsert(
+            self.client,
+            "account.journal",
+            ["id", "name", "code", "type"],
+            [
+                [
+                    bindings.xmlid("cash_journal", code),
+                    f"Cash {code}",
+                    cash_journal_code(code),
+                    "cash",
+                ]
+                for code in codes
+            ],
+        )
+        methods = await bindings.upsert(
+            self.client,
+            "pos.payment.method",
+            ["id", "name", "journal_id/.id"],
+            [
+                [bindings.xmlid("cash_method", code), f"Cash {code}", journal]
+                for code, journal in zip(codes, journals, strict=True)
+            ],
+        )
+        return dict(zip(codes, methods, strict=True))
+
+    async def _card_method(self) -> int:
+        """storelink's card payment method, shared by every store, on the first bank journal."""
+        banks = await self.client.search_read(
+            "account.journal", [["type", "=", "bank"]], ["id"], order="id", limit=1
+        )
+        if not banks:
+            raise NotFoundError(
+                "Odoo has no bank journal for card payments; install a chart of accounts",
+                model="account.journal",
+            )
+        (method,) = await bindings.upsert(
+            self.client,
+            "pos.payment.method",
+            ["id", "name", "journal_id/.id"],
+            [[bindings.xmlid("card_method"), "Card (storelink)", int(banks[0]["id"])]],
+        )
+        return method
 
     async def read_stores(self) -> list[tuple[Store, Location]]:
         """Every warehouse as a store and its stock location."""
@@ -103,6 +154,20 @@ class Estate:
             store, location = store_from_row(row)
             result.append((store, location))
         return result
+
+
+def cash_journal_code(store: str) -> str:
+    """A stable 5-character journal code for a store's cash journal (Odoo's limit is 5).
+
+    ``K`` and four base-36 digits of a checksum of the store code: journal codes are
+    unique per company, and store codes are longer than the room left.
+    """
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    n, out = crc32(store.encode()) % 36**4, ""
+    for _ in range(4):
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return f"K{out}"
 
 
 def store_from_row(row: dict[str, Any]) -> tuple[Store, Location]:

@@ -154,31 +154,53 @@ class StoreSales:
     async def _open_sessions(self, config_ids: list[int]) -> dict[int, int]:
         """``{config id: open session id}``, opening sessions where there are none.
 
-        Odoo allows one open session per config; when another hub worker opens it
-        first, our create is refused and the session it opened is used.
+        Odoo allows one session per config that is not closed; when another hub
+        worker created it first, our create is refused and its session is used.
+        A session still in ``opening_control`` (cash control, or any 18+ session
+        after ``action_pos_session_open``) is opened the way the POS UI does, with
+        the opening cash Odoo expects, so no cash difference is booked.
         """
         for attempt in range(2):
             sessions = await self.client.search_read(
                 "pos.session",
-                [["config_id", "in", config_ids], ["state", "=", "opened"]],
-                ["id", "config_id"],
+                [["config_id", "in", config_ids], ["state", "in", ["opening_control", "opened"]]],
+                ["id", "config_id", "state"],
             )
-            open_ids = {many2one_id(s["config_id"]): int(s["id"]) for s in sessions}
-            closed = [c for c in config_ids if c not in open_ids]
-            if not closed:
-                return open_ids
-            try:
-                new = await self.client.create(
-                    "pos.session", [{"config_id": c, "user_id": self.client.uid} for c in closed]
+            found = {many2one_id(s["config_id"]): s for s in sessions}
+            closed = [c for c in config_ids if c not in found]
+            if closed:
+                try:
+                    new = await self.client.create(
+                        "pos.session",
+                        [{"config_id": c, "user_id": self.client.uid} for c in closed],
+                    )
+                except OdooValidationError:
+                    if attempt:
+                        raise
+                    continue
+                await self.client.call("pos.session", "action_pos_session_open", new)
+                sessions = await self.client.search_read(
+                    "pos.session", [["id", "in", new]], ["id", "config_id", "state"]
                 )
-            except OdooValidationError:
-                if attempt:
-                    raise
-                continue
-            await self.client.call("pos.session", "action_pos_session_open", new)
-            open_ids.update(zip(closed, new, strict=True))
-            return open_ids
+                found.update({many2one_id(s["config_id"]): s for s in sessions})
+            for session in found.values():
+                if session["state"] == "opening_control":
+                    await self._finish_opening(int(session["id"]))
+            return {config: int(session["id"]) for config, session in found.items()}
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _finish_opening(self, session_id: int) -> None:
+        """Count the opening cash as what Odoo expects and open the session."""
+        (row,) = await self.client.call(
+            "pos.session", "read", [session_id], fields=["cash_register_balance_start"]
+        )
+        await self.client.call(
+            "pos.session",
+            self.client.dialect.pos_opening_method,
+            [session_id],
+            cashbox_value=row.get("cash_register_balance_start") or 0,
+            notes="",
+        )
 
     async def _existing(self, tickets: Sequence[Ticket]) -> dict[str, int]:
         """``{reference or uuid: pos.order id}`` already in Odoo."""
@@ -317,7 +339,15 @@ class StoreSales:
                 }
             )
         else:
-            values.update({"name": t.reference, "uid": str(t.uuid), "creation_date": when})
+            # 16's _order_fields reads creation_date, 17's date_order (real 17.0: KeyError)
+            values.update(
+                {
+                    "name": t.reference,
+                    "uid": str(t.uuid),
+                    "creation_date": when,
+                    "date_order": when,
+                }
+            )
         return values
 
     # fallback ---------------------------------------------------------------

@@ -10,6 +10,12 @@ Nothing else in :mod:`storelink.odoo` branches on a version number; it asks the
   order wrapped as ``{"id": uid, "data": {…, "statement_ids": […]}}`` in 16/17,
   ``pos.order.sync_from_ui(orders)`` with plain order values (``uuid``,
   ``session_id``, ``payment_ids``) from 18 (``addons/point_of_sale/models/pos_order.py``);
+* POS session opening: ``action_pos_session_open`` leaves a session in
+  ``opening_control`` when the config has cash control (17, the default with a
+  cash method) and always from 18; the POS UI then calls
+  ``set_cashbox_pos(cashbox_value, notes)`` (16/17) or
+  ``set_opening_control(cashbox_value, notes)`` (18+) to open it
+  (``addons/point_of_sale/models/pos_session.py``; seen on real 17.0 and 18.0);
 * stock moves: done quantity ``quantity_done`` in 16, ``quantity`` from 17; the
   required ``name`` (description) up to 18, gone in 19 (``addons/stock/models/stock_move.py``);
 * grouped reads: ``read_group(domain, fields, groupby, lazy=False)`` up to 18,
@@ -84,6 +90,11 @@ class Dialect:
     @property
     def pos_payments_field(self) -> str:
         return "payment_ids" if self.major >= 18 else "statement_ids"
+
+    @property
+    def pos_opening_method(self) -> str:
+        """The record method that takes a session out of ``opening_control``."""
+        return "set_opening_control" if self.major >= 18 else "set_cashbox_pos"
 
     def pos_sync_params(self, orders: list[dict[str, Any]]) -> dict[str, Any]:
         """Keyword arguments of the POS sync method for already-shaped ``orders``."""
