@@ -216,8 +216,10 @@ def _stock(env: Env) -> None:
 
 
 def _pos(env: Env) -> None:
-    cash = _create(env, "pos.payment.method", {"name": "Cash", "is_cash_count": True})
-    card = _create(env, "pos.payment.method", {"name": "Card"})
+    bank_journal = _create(env, "account.journal", {"name": "Bank", "code": "BNK1", "type": "bank"})
+    cash_journal = _create(env, "account.journal", {"name": "Cash", "code": "CSH1", "type": "cash"})
+    cash = _create(env, "pos.payment.method", {"name": "Cash", "journal_id": cash_journal})
+    card = _create(env, "pos.payment.method", {"name": "Card", "journal_id": bank_journal})
     warehouse = env.get("stock.warehouse", 1)
     _create(
         env,

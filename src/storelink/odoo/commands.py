@@ -117,6 +117,28 @@ def install_webhooks_command(
         console.print(f"{item.model}: automation {item.automation_id} {state}", markup=False)
 
 
+@odoo_app.command("record-conformance")
+def record_conformance_command(
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Root folder; the transcript goes to OUT/<series>/ (17, 18 …, from the server)."
+        ),
+    ],
+    odoo_url: Annotated[str, typer.Option(help="Odoo URL (a database restored clean).")],
+    odoo_db: Annotated[str, typer.Option(help="Odoo database.")],
+    odoo_password: Annotated[str, typer.Option(help="Odoo password.")],
+    odoo_user: Annotated[str, typer.Option(help="Odoo login.")] = "admin",
+) -> None:
+    """Run the conformance scenario against a real Odoo and write its normalised transcript.
+
+    It writes to the database: give it one restored from a clean template.
+    """
+    from storelink.odoo.conformance.cli import record_to
+
+    record_to(out, odoo_url, odoo_db, odoo_user, odoo_password, console)
+
+
 @odoo_app.command("emulate")
 def emulate_command(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8069,

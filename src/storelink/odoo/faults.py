@@ -84,7 +84,9 @@ def classify(name: str | None, message: str, **context: Any) -> OdooError:
     context = {"odoo_exception": name, "odoo_message": said, **context}
     what = _what(context)
     if any(marker in text for marker in CONCURRENCY_MARKERS):
-        return OdooConcurrencyError(f"Odoo {what} clashed with a concurrent update: {said}", **context)
+        return OdooConcurrencyError(
+            f"Odoo {what} clashed with a concurrent update: {said}", **context
+        )
     if short == "SessionExpiredException":
         return OdooAuthenticationError(f"Odoo ended the session: {said}", **context)
     business = _BUSINESS.get(short)

@@ -170,10 +170,16 @@ class StoreSales:
             closed = [c for c in config_ids if c not in found]
             if closed:
                 try:
-                    new = await self.client.create(
-                        "pos.session",
-                        [{"config_id": c, "user_id": self.client.uid} for c in closed],
-                    )
+                    # one session per call: real 17/18 create reads self.config_id as a
+                    # singleton ("Expected singleton: pos.config(…)" for a batch)
+                    new = [
+                        (
+                            await self.client.create(
+                                "pos.session", [{"config_id": c, "user_id": self.client.uid}]
+                            )
+                        )[0]
+                        for c in closed
+                    ]
                 except OdooValidationError:
                     if attempt:
                         raise

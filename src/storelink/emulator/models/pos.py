@@ -136,6 +136,7 @@ def install(registry: Registry) -> None:
             {
                 "name": char("Method", required=True),
                 "is_cash_count": flag("Cash"),
+                "journal_id": m2o("account.journal", "Journal"),
                 "company_id": m2o("res.company", "Company", default=default_company),
                 "active": flag("Active", default=True),
             },
@@ -283,6 +284,9 @@ def install(registry: Registry) -> None:
         )
     )
     registry.on_create("pos.session", _open_session)
+    registry.on_create("pos.payment.method", _cash_from_journal)
+    registry.on_create("pos.config", _check_cash_methods)
+    registry.on_write("pos.config", _check_cash_methods)
     registry.on_unlink("pos.order", _unlink_except_draft_or_cancel)
     registry.on_unlink("product.product", _unlink_except_active_pos_session)
     registry.on_unlink("product.template", _unlink_except_active_pos_session)
@@ -355,6 +359,37 @@ def _unlink_if_pos_no_orders(env: Env, model: str, ids: list[int]) -> None:
             "You cannot delete a customer that has point of sales orders. "
             "You can archive it instead."
         )
+
+
+# -- payment methods ----------------------------------------------------------------------------
+def _cash_from_journal(env: Env, model: str, ids: list[int], vals: dict[str, Any]) -> None:
+    """``is_cash_count`` follows the journal: a method on a cash journal counts cash."""
+    for method in env.browse(model, ids):
+        journal = env.table("account.journal").get(method.get("journal_id") or 0)
+        if journal is not None:
+            method["is_cash_count"] = journal.get("type") == "cash"
+
+
+def _check_cash_methods(env: Env, model: str, ids: list[int], vals: dict[str, Any]) -> None:
+    """``pos.config._check_payment_method_ids_journal``: a cash method serves one config.
+
+    Real 17.0 and 18.0 refuse a second config on the same cash method, so each
+    store needs its own cash journal and method.
+    """
+    configs = env.table(model)
+    for config in env.browse(model, ids):
+        for method_id in config.get("payment_method_ids") or []:
+            method = env.table("pos.payment.method").get(method_id)
+            if not method or not method.get("is_cash_count") or not method.get("journal_id"):
+                continue
+            if any(
+                other["id"] != config["id"] and method_id in (other.get("payment_method_ids") or [])
+                for other in configs.values()
+            ):
+                raise ValidationError(
+                    "This cash payment method is already used in another Point of Sale.\n"
+                    "A new cash payment method should be created for this Point of Sale."
+                )
 
 
 # -- sessions -----------------------------------------------------------------------------------

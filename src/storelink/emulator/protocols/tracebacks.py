@@ -14,7 +14,7 @@ def debug_text(exc: BaseException) -> str:
     text = "".join(lines)
     # name the exception like the real server would (module-qualified)
     last = lines[-1] if lines else ""
-    qualified = f"{wire_name(exc)}: {exc}\n"
+    qualified = f"{wire_name(exc).removeprefix('builtins.')}: {exc}\n"
     return text[: len(text) - len(last)] + qualified
 
 

@@ -1,0 +1,1 @@
+"""The steps of the conformance scenario, one module per area; see :mod:`..scenario`."""
