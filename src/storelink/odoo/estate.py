@@ -127,7 +127,16 @@ class Estate:
         return dict(zip(codes, methods, strict=True))
 
     async def _card_method(self) -> int:
-        """storelink's card payment method, shared by every store, on the first bank journal."""
+        """storelink's card payment method, shared by every store, on the first bank journal.
+
+        Created once and never written again: Odoo refuses to modify a payment
+        method while a session using it is open ("Please close and validate the
+        following open PoS Sessions before modifying this payment method", real 17.0).
+        """
+        name = bindings.xmlid_name("card_method")
+        bound = await bindings.resolve(self.client, "pos.payment.method", [name])
+        if name in bound:
+            return bound[name]
         banks = await self.client.search_read(
             "account.journal", [["type", "=", "bank"]], ["id"], order="id", limit=1
         )
