@@ -7,6 +7,13 @@ Without ``--odoo-url`` each run gets its own fresh Odoo emulator (same starting
 state) over real HTTP on 127.0.0.1. The connector records all sales with ``record_store_sales``; the
 baseline records the same number of (different) sales the way a simple
 integration would: per sale, look up each product, look for the order, send it.
+Odoo's own batched ceiling is a third run: the same number of sales written by a
+minimal client that calls Odoo's batched POS entry point itself over plain
+JSON-RPC ``execute_kw`` (``pos.order.create_from_ui(orders, False)`` on 16/17 with
+each order wrapped ``{"id": uid, "data": {...}}``, ``pos.order.sync_from_ui(orders)``
+on 18+), one call per batch of ``--batch-size``, no storelink client in between. Its
+set-up (store, products, an open POS session through one warm-up sale) goes
+through the connector before timing starts.
 Prints a table and, as its last line, one JSON object with every figure.
 """
 
@@ -26,6 +33,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx2
 from rich.console import Console
 from rich.table import Table
 
@@ -126,6 +134,156 @@ async def naive(odoo: OdooConnector, sales: list[Sale]) -> Figures:
     return _figures(len(sales), elapsed, odoo.round_trips - before)
 
 
+class MinimalRpc:
+    """Plain JSON-RPC ``execute_kw`` over httpx2, positional args: the ceiling's whole client."""
+
+    def __init__(self, http: httpx2.AsyncClient, database: str, password: str) -> None:
+        self.http, self.database, self.password = http, database, password
+        self.uid = 0
+        self.calls = 0
+
+    async def rpc(self, service: str, method: str, *args: Any) -> Any:
+        self.calls += 1
+        body = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "params": {"service": service, "method": method, "args": list(args)},
+            "id": self.calls,
+        }
+        response = await self.http.post("/jsonrpc", json=body)
+        response.raise_for_status()
+        answer = response.json()
+        if "error" in answer:
+            error = answer["error"]
+            message = (error.get("data") or {}).get("message") or error.get("message")
+            raise RuntimeError(f"Odoo refused {service}.{method}: {message}")
+        return answer.get("result")
+
+    async def execute(self, model: str, method: str, *args: Any) -> Any:
+        return await self.rpc(
+            "object",
+            "execute_kw",
+            self.database,
+            self.uid,
+            self.password,
+            model,
+            method,
+            list(args),
+        )
+
+
+def ceiling_order(
+    sale: Sale, major: int, uid: int, session_id: int, methods: tuple[int, int],
+    products: dict[str, int],
+) -> dict[str, Any]:  # fmt: skip
+    """One sale as Odoo's POS sync method takes it (the values of ``StoreSales._order_values``)."""
+    cash_method, other_method = methods
+    when = sale.occurred_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    reference = f"storelink/{sale.store}/{sale.id}"
+    total = sum((line.total for line in sale.lines), Decimal(0))
+    paid = sum((p.amount for p in sale.payments), Decimal(0))
+    lines = [
+        [0, 0, {
+            "product_id": products[line.sku],
+            "qty": float(line.quantity),
+            "price_unit": float(line.unit_price),
+            "discount": 0.0,
+            "price_subtotal": float(line.total),
+            "price_subtotal_incl": float(line.total),
+            "tax_ids": [[6, False, []]],
+            "full_product_name": line.sku,
+        }]
+        for line in sale.lines
+    ]  # fmt: skip
+    payments = [
+        [0, 0, {
+            "amount": float(p.amount),
+            "payment_method_id": cash_method if p.method is PaymentMethod.CASH else other_method,
+            ("payment_date" if major >= 18 else "name"): when,
+        }]
+        for p in sale.payments
+    ]  # fmt: skip
+    values: dict[str, Any] = {
+        "uuid": str(sale.id),
+        ("session_id" if major >= 18 else "pos_session_id"): session_id,
+        "user_id": uid,
+        "partner_id": False,
+        "pricelist_id": False,
+        "fiscal_position_id": False,
+        "to_invoice": False,
+        "sequence_number": 0,
+        "amount_total": float(total),
+        "amount_paid": float(paid),
+        "amount_tax": 0.0,
+        "amount_return": 0.0,
+        "lines": lines,
+        ("payment_ids" if major >= 18 else "statement_ids"): payments,
+    }
+    if major >= 18:
+        values.update(
+            {"date_order": when, "state": "paid", "name": reference, "pos_reference": reference}
+        )
+        return values
+    values.update(
+        {"name": reference, "uid": str(sale.id), "creation_date": when, "date_order": when}
+    )
+    return {"id": str(sale.id), "data": values}
+
+
+async def ceiling(settings: OdooSettings, sales: list[Sale], warmup: Sale) -> tuple[Figures, str]:
+    """Odoo's own batched ceiling; returns its figures and Odoo's ``server_version``."""
+    async with open_connector(settings) as odoo:
+        await prepare(odoo)
+        await odoo.record_store_sales([warmup])  # the store's POS session is now open
+    secret = settings.password or settings.api_key
+    password = secret.get_secret_value() if secret else ""
+    async with httpx2.AsyncClient(base_url=str(settings.url).rstrip("/"), timeout=600) as http:
+        client = MinimalRpc(http, settings.database or "", password)
+        version = await client.rpc("common", "version")
+        major = int(version["server_version_info"][0])
+        client.uid = int(
+            await client.rpc("common", "login", client.database, settings.user, password)
+        )
+        rows = await client.execute(
+            "product.product", "search_read", [["default_code", "in", SKUS]], ["id", "default_code"]
+        )
+        products = {row["default_code"]: int(row["id"]) for row in rows}
+        (config,) = await client.execute(
+            "pos.config", "search_read", [["name", "=", STORE.code]], ["id", "payment_method_ids"]
+        )
+        (session,) = await client.execute(
+            "pos.session", "search_read",
+            [["config_id", "=", config["id"]], ["state", "=", "opened"]], ["id"],
+        )  # fmt: skip
+        methods = await client.execute(
+            "pos.payment.method", "search_read",
+            [["id", "in", config["payment_method_ids"]]], ["id", "is_cash_count"],
+        )  # fmt: skip
+        cash = [int(m["id"]) for m in methods if m["is_cash_count"]]
+        other = [int(m["id"]) for m in methods if not m["is_cash_count"]]
+        till = ((cash or other)[0], (other or cash)[0])
+        method = "sync_from_ui" if major >= 18 else "create_from_ui"
+        before, started = client.calls, time.perf_counter()
+        for start in range(0, len(sales), settings.batch_size):
+            orders = [
+                ceiling_order(sale, major, client.uid, int(session["id"]), till, products)
+                for sale in sales[start : start + settings.batch_size]
+            ]
+            if major >= 18:
+                await client.execute("pos.order", method, orders)
+            else:
+                await client.execute("pos.order", method, orders, False)
+        elapsed = time.perf_counter() - started
+        trips = client.calls - before
+        if major >= 18:
+            key, values = "uuid", [str(sale.id) for sale in sales]
+        else:
+            key, values = "pos_reference", [f"storelink/{s.store}/{s.id}" for s in sales]
+        written = await client.execute("pos.order", "search_count", [[key, "in", values]])
+        assert written == len(sales), f"the minimal client wrote {written} of {len(sales)} sales"
+    return _figures(len(sales), elapsed, trips), str(version["server_version"])
+
+
 def _figures(count: int, seconds: float, trips: int) -> Figures:
     return Figures(
         sales=count,
@@ -175,16 +333,34 @@ async def measure(args: argparse.Namespace, method: str, sales: list[Sale]) -> t
     return figures, target
 
 
+async def measure_ceiling(
+    args: argparse.Namespace, sales: list[Sale], warmup: Sale
+) -> tuple[Figures, str]:
+    """The ceiling on its own emulator (or the given Odoo); also which Odoo that was."""
+    async with odoo_settings(args) as (settings, _):
+        figures, server_version = await ceiling(settings, sales, warmup)
+    odoo = f"real {server_version}" if args.odoo_url else f"emulator {args.version} (fast)"
+    return figures, odoo
+
+
 async def run(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     baseline, target = await measure(args, "naive", make_sales(args.sales, args.lines, rng))
     connector, _ = await measure(args, "batched", make_sales(args.sales, args.lines, rng))
+    ceiling_sales = make_sales(args.sales + 1, args.lines, rng)
+    top, odoo = await measure_ceiling(args, ceiling_sales[1:], ceiling_sales[0])
     speedup = round(connector.sales_per_s / baseline.sales_per_s, 2)
     fewer = round(baseline.round_trips / max(connector.round_trips, 1), 1)
-    table = Table(title=f"{args.sales} store sales x {args.lines} lines into Odoo ({target})")
+    versus = round(connector.sales_per_s / top.sales_per_s, 2)
+    table = Table(title=f"{args.sales} store sales x {args.lines} lines into Odoo ({odoo})")
     for column in ("run", "seconds", "sales/s", "round trips", "round trips/sale"):
         table.add_column(column, justify="right")
-    for name, f in (("naive (baseline)", baseline), ("connector", connector)):
+    rows = (
+        ("naive (baseline)", baseline),
+        ("connector", connector),
+        ("Odoo ceiling", top),
+    )
+    for name, f in rows:
         table.add_row(
             name,
             f"{f.seconds}",
@@ -195,11 +371,13 @@ async def run(args: argparse.Namespace) -> None:
     console = Console()
     console.print(table)
     console.print(
-        f"sales/s ratio {speedup}x (target >= 5x); round trips {fewer}x fewer (target >= 10x)"
+        f"sales/s ratio {speedup}x (target >= 5x); round trips {fewer}x fewer (target >= 10x); "
+        f"connector at {versus} of Odoo's batched ceiling (target >= 0.8)"
     )
     print(
         json.dumps(
             {
+                "odoo": odoo,
                 "target": target,
                 "sales": args.sales,
                 "lines_per_sale": args.lines,
@@ -207,6 +385,9 @@ async def run(args: argparse.Namespace) -> None:
                 "connector": asdict(connector),
                 "sales_per_s_ratio": speedup,
                 "round_trips_ratio": fewer,
+                "ceiling": top.sales_per_s,
+                "connector_vs_ceiling": versus,
+                "ceiling_run": asdict(top),
             }
         )
     )
