@@ -1,6 +1,6 @@
 """Store sales into Odoo: the batched connector against a naive one-call-per-record client.
 
-    .venv/bin/python bench/odoo_ingest.py [--sales 500] [--lines 3] [--version 17]
+    .venv/bin/python bench/odoo_ingest.py [--sales 500] [--lines 3] [--version 17] [--repeat 3]
         [--odoo-url URL --odoo-db DB --odoo-user USER (--odoo-password PW | --odoo-api-key KEY)]
 
 Without ``--odoo-url`` each run gets its own fresh Odoo emulator (same starting
@@ -14,6 +14,9 @@ each order wrapped ``{"id": uid, "data": {...}}``, ``pos.order.sync_from_ui(orde
 on 18+), one call per batch of ``--batch-size``, no storelink client in between. Its
 set-up (store, products, an open POS session through one warm-up sale) goes
 through the connector before timing starts.
+Every run first records one untimed warm-up sale (the store's POS session is then
+open, as the ceiling's client needs). Connector and ceiling runs are repeated
+``--repeat`` times, interleaved, and their medians compared.
 Prints a table and, as its last line, one JSON object with every figure.
 """
 
@@ -325,10 +328,17 @@ async def odoo_settings(args: argparse.Namespace) -> AsyncIterator[tuple[OdooSet
         )
 
 
-async def measure(args: argparse.Namespace, method: str, sales: list[Sale]) -> tuple[Figures, str]:
-    """One run on its own emulator (same starting state for both), or on the given Odoo."""
+async def measure(
+    args: argparse.Namespace, method: str, sales: list[Sale], warmup: Sale
+) -> tuple[Figures, str]:
+    """One run on its own emulator (same starting state for each), or on the given Odoo.
+
+    A warm-up sale goes first, untimed, so the store's POS session is open in every
+    run (the ceiling's minimal client cannot open one): the runs time the same work.
+    """
     async with odoo_settings(args) as (settings, target), open_connector(settings) as odoo:
         await prepare(odoo)
+        await odoo.record_store_sales([warmup])
         figures = await (batched if method == "batched" else naive)(odoo, sales)
     return figures, target
 
@@ -343,22 +353,54 @@ async def measure_ceiling(
     return figures, odoo
 
 
+def median(runs: list[Figures]) -> Figures:
+    """The run of median throughput (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda f: f.sales_per_s)[(len(runs) - 1) // 2]
+
+
+async def connector_and_ceiling(
+    args: argparse.Namespace, rng: random.Random
+) -> tuple[list[Figures], list[Figures], str]:
+    """``--repeat`` rounds of connector and ceiling runs, interleaved, order alternating.
+
+    A real server's speed drifts (its database grows, other load comes and goes);
+    pairing the runs and alternating which goes first spreads that drift over both.
+    """
+    connector: list[Figures] = []
+    top: list[Figures] = []
+    odoo = ""
+    for round_ in range(args.repeat):
+        mine = make_sales(args.sales + 1, args.lines, rng)
+        theirs = make_sales(args.sales + 1, args.lines, rng)
+        for which in ("connector", "ceiling") if round_ % 2 == 0 else ("ceiling", "connector"):
+            if which == "connector":
+                figures, _ = await measure(args, "batched", mine[1:], mine[0])
+                connector.append(figures)
+            else:
+                figures, odoo = await measure_ceiling(args, theirs[1:], theirs[0])
+                top.append(figures)
+    return connector, top, odoo
+
+
 async def run(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
-    baseline, target = await measure(args, "naive", make_sales(args.sales, args.lines, rng))
-    connector, _ = await measure(args, "batched", make_sales(args.sales, args.lines, rng))
-    ceiling_sales = make_sales(args.sales + 1, args.lines, rng)
-    top, odoo = await measure_ceiling(args, ceiling_sales[1:], ceiling_sales[0])
+    naive_sales = make_sales(args.sales + 1, args.lines, rng)
+    baseline, target = await measure(args, "naive", naive_sales[1:], naive_sales[0])
+    connector_runs, ceiling_runs, odoo = await connector_and_ceiling(args, rng)
+    connector, top = median(connector_runs), median(ceiling_runs)
     speedup = round(connector.sales_per_s / baseline.sales_per_s, 2)
     fewer = round(baseline.round_trips / max(connector.round_trips, 1), 1)
     versus = round(connector.sales_per_s / top.sales_per_s, 2)
-    table = Table(title=f"{args.sales} store sales x {args.lines} lines into Odoo ({odoo})")
+    table = Table(
+        title=f"{args.sales} store sales x {args.lines} lines into Odoo ({odoo}); "
+        f"connector and ceiling: median of {args.repeat}"
+    )
     for column in ("run", "seconds", "sales/s", "round trips", "round trips/sale"):
         table.add_column(column, justify="right")
     rows = (
-        ("naive (baseline)", baseline),
-        ("connector", connector),
-        ("Odoo ceiling", top),
+        [("naive (baseline)", baseline)]
+        + [(f"connector #{n + 1}", f) for n, f in enumerate(connector_runs)]
+        + [(f"Odoo ceiling #{n + 1}", f) for n, f in enumerate(ceiling_runs)]
     )
     for name, f in rows:
         table.add_row(
@@ -381,6 +423,7 @@ async def run(args: argparse.Namespace) -> None:
                 "target": target,
                 "sales": args.sales,
                 "lines_per_sale": args.lines,
+                "repeat": args.repeat,
                 "baseline": asdict(baseline),
                 "connector": asdict(connector),
                 "sales_per_s_ratio": speedup,
@@ -388,6 +431,8 @@ async def run(args: argparse.Namespace) -> None:
                 "ceiling": top.sales_per_s,
                 "connector_vs_ceiling": versus,
                 "ceiling_run": asdict(top),
+                "connector_runs": [f.sales_per_s for f in connector_runs],
+                "ceiling_runs": [f.sales_per_s for f in ceiling_runs],
             }
         )
     )
@@ -399,6 +444,9 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="connector and ceiling rounds (median is reported)"
+    )
     parser.add_argument("--version", choices=["16", "17", "18", "19"], default="17")
     parser.add_argument("--odoo-url")
     parser.add_argument("--odoo-db")

@@ -12,6 +12,7 @@ import pytest
 from storelink.errors import (
     OdooAccessError,
     OdooAuthenticationError,
+    OdooBusinessError,
     OdooConcurrencyError,
     OdooMissingError,
     OdooTransportError,
@@ -165,7 +166,14 @@ async def test_xmlrpc_round_trip_and_none_fault() -> None:
             "psycopg2.errors.SerializationFailure: could not serialize access",
             OdooConcurrencyError,
         ),
-        (1, "The quantity must be positive", OdooUserError),
+        (2, "You can not delete a sent quotation or a confirmed sales order.", OdooUserError),
+        (2, "The quantity must be positive", OdooUserError),
+        (
+            1,
+            "Traceback (most recent call last):\n  ...\n"
+            "ValueError: Invalid field res.partner.no_such_field in leaf",
+            OdooBusinessError,
+        ),
     ],
 )
 async def test_xmlrpc_faults_are_classified(code: int, text: str, expected: type) -> None:
@@ -175,9 +183,10 @@ async def test_xmlrpc_faults_are_classified(code: int, text: str, expected: type
 
     backend = XmlRpcBackend(Endpoint("http://odoo", transport=httpx2.MockTransport(handler)))
     await backend.authenticate(CREDENTIALS)
-    with pytest.raises(expected):
+    with pytest.raises(expected) as raised:
         await backend.execute(Call("stock.quant", "write", (1,), {"vals": {}}))
     await backend.aclose()
+    assert type(raised.value) is expected
 
 
 async def test_json2_sends_named_parameters_with_bearer_and_database() -> None:

@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
-from storelink.errors import NotFoundError, OdooMissingError, OdooTransportError
+from storelink.errors import (
+    NotFoundError,
+    OdooMissingError,
+    OdooTransportError,
+    ValidationError,
+)
 from storelink.model import (
     Address,
     Customer,
@@ -98,6 +103,16 @@ async def test_stores_products_and_stock_round_trip(odoo: Emulated) -> None:
         assert all(p["is_storable"] for p in mine)
     else:
         assert all(p["detailed_type"] == "product" for p in mine)
+
+
+async def test_a_store_code_odoo_cannot_hold_is_refused_before_any_write(odoo17: Emulated) -> None:
+    long = STORE.model_copy(update={"code": "STORE1", "location": "STORE1"})
+    before = len(odoo17.read("stock.warehouse"))
+    async with open_connector(odoo17.settings()) as connector:
+        with pytest.raises(ValidationError, match="store code STORE1 is longer than 5") as raised:
+            await connector.upsert_stores([STORE, long])
+    assert raised.value.context["stores"] == ["STORE1"]
+    assert len(odoo17.read("stock.warehouse")) == before
 
 
 async def test_existing_products_are_adopted_not_duplicated(odoo17: Emulated) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 from zlib import crc32
 
-from storelink.errors import NotFoundError, OdooValidationError
+from storelink.errors import NotFoundError, OdooValidationError, ValidationError
 from storelink.model import Location, LocationKind, Store
 from storelink.odoo import bindings
 from storelink.odoo.client import OdooClient
@@ -38,6 +38,7 @@ class Estate:
         return await self.client.retrying(lambda: self._upsert(stores))
 
     async def _upsert(self, stores: Sequence[Store], again: bool = True) -> list[StoreBinding]:
+        _check_codes(stores)
         codes = [s.code for s in stores]
         rows = await self.client.search_read(
             "stock.warehouse", [["code", "in", codes]], ["id", "code", "name"]
@@ -163,6 +164,22 @@ class Estate:
             store, location = store_from_row(row)
             result.append((store, location))
         return result
+
+
+#: ``stock.warehouse.code`` is a ``Char(size=5)`` in Odoo 16 to 18: a varchar(5) column
+WAREHOUSE_CODE_SIZE = 5
+
+
+def _check_codes(stores: Sequence[Store]) -> None:
+    """Refuse, before anything is written, store codes Odoo cannot hold as a warehouse code."""
+    long = [s.code for s in stores if len(s.code) > WAREHOUSE_CODE_SIZE]
+    if long:
+        raise ValidationError(
+            f"store code {', '.join(long)} is longer than {WAREHOUSE_CODE_SIZE} characters: "
+            f"Odoo's warehouse code (stock.warehouse.code) holds at most {WAREHOUSE_CODE_SIZE}",
+            field="stores[].code",
+            stores=long,
+        )
 
 
 def cash_journal_code(store: str) -> str:

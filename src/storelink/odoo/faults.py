@@ -5,9 +5,11 @@ Odoo reports a server-side exception in three shapes:
 * JSON-RPC: ``{"error": {"code": 200, "message": "Odoo Server Error", "data":
   {"name": "odoo.exceptions.UserError", "message": …}}}``
   (``odoo/http.py`` ``serialize_exception``);
-* XML-RPC: a ``Fault`` whose ``faultString`` is the message (``faultCode`` 1 for
-  ``UserError``/``ValidationError``, 3 for ``AccessDenied``, 4 for
-  ``AccessError``, 2 for ``MissingError``; ``odoo/addons/base/controllers/rpc.py``);
+* XML-RPC: a ``Fault`` (``odoo/addons/base/controllers/rpc.py``): ``faultCode`` 2
+  for every ``UserError`` — ``ValidationError`` and ``MissingError`` included, as
+  seen on real 17 and 18 — with the bare message, 3 for ``AccessDenied``, 4 for
+  ``AccessError``, and 1 for any other exception with the whole traceback as
+  ``faultString`` (its last line names the exception);
 * JSON-2: an HTTP status with the same ``serialize_exception`` body
   (``addons/web/controllers/json2.py``).
 
@@ -23,6 +25,7 @@ index out of range``. Odoo's bare message stays in ``context["odoo_message"]``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from storelink.errors import (
@@ -62,13 +65,20 @@ _BUSINESS: dict[str, type[OdooBusinessError]] = {
     "UniqueViolation": OdooValidationError,
 }
 
-#: XML-RPC fault codes of odoo/addons/base/controllers/rpc.py (xmlrpc_handle_exception_int)
+#: XML-RPC fault codes of odoo/addons/base/controllers/rpc.py (xmlrpc_handle_exception_int);
+#: code 1 carries a traceback and is read from its last line instead
 _FAULT_CODES: dict[int, str] = {
-    1: "odoo.exceptions.UserError",
-    2: "odoo.exceptions.MissingError",
+    2: "odoo.exceptions.UserError",
     3: "odoo.exceptions.AccessDenied",
     4: "odoo.exceptions.AccessError",
 }
+
+#: how a MissingError's message begins (odoo/models.py ``_check_access``/``check_exists``);
+#: over XML-RPC it is the only way to tell it from other refusals sharing code 2
+_MISSING_MESSAGE = "Record does not exist or has been deleted"
+
+#: how a traceback's last line names its exception: ``ValueError``, ``psycopg2.errors.X``
+_EXCEPTION_NAME = re.compile(r"[A-Za-z_][\w.]*")
 
 
 def _what(context: dict[str, Any]) -> str:
@@ -112,11 +122,14 @@ def from_fault(code: int | str, fault_string: str, **context: Any) -> OdooError:
     whole traceback; the last line of a traceback names the exception.
     """
     if isinstance(code, int) and code in _FAULT_CODES:
-        return classify(_FAULT_CODES[code], fault_string, **context)
+        name = _FAULT_CODES[code]
+        if code == 2 and fault_string.startswith(_MISSING_MESSAGE):
+            name = "odoo.exceptions.MissingError"
+        return classify(name, fault_string, **context)
     lines = [line for line in fault_string.strip().splitlines() if line.strip()]
     last = lines[-1] if lines else fault_string
     name, _, message = last.partition(": ")
-    if "." in name and " " not in name:
+    if _EXCEPTION_NAME.fullmatch(name):
         return classify(name, message or last, **context)
     return classify(None, fault_string, **context)
 
