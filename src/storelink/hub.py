@@ -99,6 +99,14 @@ class OdooLink:
         log.info("hub.odoo_connected", version=connector.version, protocol=connector.protocol)
         return True
 
+    @property
+    def capture_failing(self) -> dict[str, str]:
+        """Feeds change capture could not capture on its last pass, with why."""
+        for worker in self.workers:
+            if isinstance(worker, ChangeCapture):
+                return dict(worker.failing)
+        return {}
+
     async def run_once(self) -> int:
         if not await self.connect():
             return 0

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.bus.tables import outbox
 from storelink.db.tables import products, stock_positions, stores
-from storelink.model import EventType, Product, StockPosition
+from storelink.model import EventType, Price, PriceScope, PriceScopeKind, Product, StockPosition
 from storelink.odoo import ChangeCapture, open_connector
-from storelink.odoo.feeds import ProductFeed, StockFeed, StoreFeed
+from storelink.odoo.capture import CaptureFailed
+from storelink.odoo.feeds import PriceFeed, ProductFeed, StockFeed, StoreFeed
 from tests.odoo.conftest import PRODUCTS, STORE, Emulated
 
 
@@ -116,12 +118,73 @@ async def test_a_crashed_commit_is_polled_again(
     async with open_connector(odoo17.settings()) as connector:
         await connector.upsert_products(PRODUCTS)
         broken = ChangeCapture(sqlite_engine, connector, feeds=[Failing()], clock=ahead)
-        with contextlib.suppress(RuntimeError):
+        with pytest.raises(CaptureFailed, match="hub crashed before commit"):
             await broken.run_once()
         assert await events(sqlite_engine) == []
         healthy = ChangeCapture(sqlite_engine, connector, feeds=[ProductFeed()], clock=ahead)
         assert await healthy.run_once() == len(PRODUCTS)
     assert len(await events(sqlite_engine, EventType.PRODUCT_CHANGED)) == len(PRODUCTS)
+
+
+async def test_a_failing_feed_does_not_stall_the_feeds_after_it(
+    odoo17: Emulated, sqlite_engine: AsyncEngine
+) -> None:
+    @dataclass
+    class Failing(StoreFeed):
+        async def collect(self, odoo: Any, rows: Any) -> Any:
+            raise RuntimeError("this record type cannot be captured")
+
+    async with open_connector(odoo17.settings()) as connector:
+        await connector.upsert_stores([STORE])
+        await connector.upsert_products(PRODUCTS)
+        capture = ChangeCapture(
+            sqlite_engine, connector, feeds=[Failing(), ProductFeed()], clock=ahead
+        )
+        with pytest.raises(CaptureFailed) as failed:
+            await capture.run_once()
+        assert failed.value.captured == len(PRODUCTS)
+        assert list(failed.value.errors) == ["stores"]
+        assert capture.failing == {"stores": "RuntimeError: this record type cannot be captured"}
+        assert (await capture.cursor("stores")).version == 0  # retried next round
+    assert len(await events(sqlite_engine, EventType.PRODUCT_CHANGED)) == len(PRODUCTS)
+
+
+async def test_a_price_written_again_with_its_old_version_is_a_new_change(
+    odoo17: Emulated, sqlite_engine: AsyncEngine
+) -> None:
+    """A rerun re-seeds version 1 and changes to version 2 again: each write is captured."""
+    clock = FrozenClock()
+    odoo17.emu.set_clock(clock)
+    settled = lambda: clock.now + timedelta(seconds=3)  # noqa: E731
+    scope = PriceScope(kind=PriceScopeKind.STORE, code="S001")
+    first = Price(
+        sku="SKU-1",
+        scope=scope,
+        amount=Decimal("2.50"),
+        currency="USD",
+        version=1,
+        valid_from=STORE_TIME,
+    )
+    second = first.model_copy(update={"amount": Decimal("2.75"), "version": 2})
+    async with open_connector(odoo17.settings()) as connector:
+        await connector.upsert_products(PRODUCTS)
+        capture = ChangeCapture(sqlite_engine, connector, feeds=[PriceFeed()], clock=settled)
+        for price in (
+            first,
+            second,
+            first,
+            second.model_copy(update={"valid_from": STORE_TIME + timedelta(days=1)}),
+        ):
+            clock.now += timedelta(seconds=1)
+            await connector.upsert_prices([price])
+            assert await capture.run_once() == 1
+    changed = await events(sqlite_engine, EventType.PRICE_CHANGED)
+    assert [(e["data"]["version"], Decimal(e["data"]["amount"])) for e in changed] == [
+        (1, first.amount),
+        (2, second.amount),
+        (1, first.amount),
+        (2, second.amount),
+    ]
 
 
 async def test_two_pollers_racing_emit_each_change_once(

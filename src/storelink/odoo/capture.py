@@ -29,6 +29,7 @@ poll at once instead of waiting for the next interval.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +49,22 @@ from storelink.ops.logging import get_logger
 
 SECOND = timedelta(seconds=1)
 log = get_logger(__name__)
+
+
+def _first_line(exc: Exception) -> str:
+    # a database error's text goes on with its SQL and parameters: the first line says why
+    lines = str(exc).splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
+class CaptureFailed(Exception):
+    """One or more feeds could not be captured this round (the others were)."""
+
+    def __init__(self, errors: dict[str, Exception], *, captured: int) -> None:
+        self.errors = errors
+        self.captured = captured
+        named = "; ".join(f"{name}: {_first_line(exc)}" for name, exc in errors.items())
+        super().__init__(f"change capture failed for {len(errors)} feed(s): {named}")
 
 
 class PollHints:
@@ -126,26 +143,43 @@ class ChangeCapture:
         self.hints = hints
         #: the last pass left records that had not settled yet
         self.fresh_pending = False
+        #: feeds the last pass could not capture, with why (empty when all went through)
+        self.failing: dict[str, str] = {}
 
     async def run_once(self) -> int:
-        """Capture everything changed since each feed's cursor; the number of records seen."""
+        """Capture everything changed since each feed's cursor; the number of records seen.
+
+        Feeds fail alone: a feed whose page cannot be captured keeps its cursor (the next
+        round retries it) while the feeds after it still run, so one broken record type
+        never stalls stock or orders. The failures are logged, kept in :attr:`failing`
+        and raised together as :class:`CaptureFailed` once every feed had its turn.
+        """
         total = 0
         self.fresh_pending = False
+        errors: dict[str, Exception] = {}
         for feed in self.feeds:
-            while True:
-                seen, more = await self._page(feed)
-                total += seen
-                if not more:
-                    break
+            try:
+                while True:
+                    seen, more = await self._page(feed)
+                    total += seen
+                    if not more:
+                        break
+            except Exception as exc:  # the next round retries this feed from its cursor
+                log.warning(
+                    "odoo.capture_failed", feed=feed.name, error=str(exc), kind=type(exc).__name__
+                )
+                errors[feed.name] = exc
+        self.failing = {name: _first_line(exc) for name, exc in errors.items()}
+        if errors:
+            raise CaptureFailed(errors, captured=total)
         return total
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll every ``interval_s`` (or at once on a webhook hint) until ``stop`` is set."""
         while not stop.is_set():
-            try:
+            # a failed feed was logged and keeps its cursor: the next round retries it
+            with contextlib.suppress(CaptureFailed):
                 await self.run_once()
-            except Exception as exc:  # keep polling: the next round retries from the cursor
-                log.warning("odoo.capture_failed", error=str(exc), kind=type(exc).__name__)
             pause = self.settle_s + 0.5 if self.fresh_pending else self.interval_s
             waiter = asyncio.ensure_future(stop.wait())
             hint = asyncio.ensure_future(self.hints.wait(pause))

@@ -228,6 +228,12 @@ class Catalog:
 
     async def prices_from_items(self, items: Sequence[Mapping[str, Any]]) -> list[Price]:
         """Pricelist items storelink wrote (known by their external id) as canonical prices."""
+        return [price for _, price in await self.prices_with_items(items)]
+
+    async def prices_with_items(
+        self, items: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[Mapping[str, Any], Price]]:
+        """Each item storelink wrote beside the canonical price it holds (others are skipped)."""
         if not items:
             return []
         names = await self.client.search_read(
@@ -254,14 +260,17 @@ class Catalog:
                 continue
             kind, code, version = parsed
             prices.append(
-                Price(
-                    sku=sku,
-                    scope=PriceScope(kind=PriceScopeKind(kind), code=code),
-                    amount=from_odoo_number(item["fixed_price"]),
-                    currency=currency.get(many2one_id(item["pricelist_id"]), "EUR"),
-                    version=version,
-                    valid_from=from_odoo_datetime(item.get("date_start")) or EPOCH,
-                    valid_to=from_odoo_datetime(item.get("date_end")),
+                (
+                    item,
+                    Price(
+                        sku=sku,
+                        scope=PriceScope(kind=PriceScopeKind(kind), code=code),
+                        amount=from_odoo_number(item["fixed_price"]),
+                        currency=currency.get(many2one_id(item["pricelist_id"]), "EUR"),
+                        version=version,
+                        valid_from=from_odoo_datetime(item.get("date_start")) or EPOCH,
+                        valid_to=from_odoo_datetime(item.get("date_end")),
+                    ),
                 )
             )
         return prices

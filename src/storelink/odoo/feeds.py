@@ -9,7 +9,7 @@ change always yields the same event id.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -41,7 +41,7 @@ Write = Callable[[AsyncConnection, int], Awaitable[None]]
 _NAMESPACE = uuid.UUID("5f0e2c1a-6c1b-4d0e-9a57-0d00a5e1c0de")
 
 
-def event_id(model: str, row: dict[str, Any], suffix: str = "") -> str:
+def event_id(model: str, row: Mapping[str, Any], suffix: str = "") -> str:
     """A stable event id for one observed change of one record."""
     return str(uuid.uuid5(_NAMESPACE, f"{model}:{row['id']}:{row.get('write_date')}:{suffix}"))
 
@@ -110,15 +110,16 @@ class PriceFeed:
 
     async def collect(self, odoo: OdooConnector, rows: Sequence[dict[str, Any]]) -> Captured:
         out = Captured()
-        for price in await odoo.catalog.prices_from_items(rows):
-            key = f"price:{price.sku}:{price.scope.kind.value}:{price.scope.code}:{price.version}"
+        # one item is one price: its id is the observed write of that item, so writing the
+        # same version again later (a rerun re-seeding a database) is a new change, not a clash
+        for item, price in await odoo.catalog.prices_with_items(rows):
             out.events.append(
                 Event.of(
                     EventType.PRICE_CHANGED,
                     price,
                     source=SOURCE,
                     partitionkey=f"price:{price.sku}",
-                    id=str(uuid.uuid5(_NAMESPACE, f"{key}:{price.amount}:{price.valid_to}")),
+                    id=event_id(self.model, item),
                 )
             )
             out.writes.append(_writer(readmodel.write_price, price))

@@ -164,6 +164,8 @@ class EstateRun:
         self._phase_started = time.monotonic()
         #: seconds spent in each phase, in order
         self.phases: dict[str, float] = {}
+        #: feeds the hub's change capture was failing at the end (feed -> why)
+        self.capture_failing: dict[str, str] = {}
         self._started = time.monotonic()
         self._odoo_up = True
         self._hub: HubProcess | None = None
@@ -322,6 +324,8 @@ class EstateRun:
                 self._enter("verifying (not converged)")
                 observations = await self._observe(endpoints)
             self.odoo_round_trips = hub.odoo_round_trips
+            if hub.hub.odoo is not None:
+                self.capture_failing = hub.hub.odoo.capture_failing
             self._enter("done")
             ticker.cancel()
             if self.options.live:

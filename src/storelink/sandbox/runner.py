@@ -50,6 +50,8 @@ class RunStats:
     refused: int = 0
     #: seconds per phase of the run (seeding, trading, converging …)
     phases: tuple[tuple[str, float], ...] = ()
+    #: feeds the hub's change capture was failing at the end: (feed, why)
+    capture_failing: tuple[tuple[str, str], ...] = ()
 
     def sales_per_s(self, transactions: int) -> float:
         return transactions / self.trading_s if self.trading_s else 0.0
@@ -158,6 +160,7 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
             run.hub_restarts,
             run.refused,
             tuple(run.phases.items()),
+            tuple(sorted(run.capture_failing.items())),
         )
     document = report_document(
         verification,
@@ -177,6 +180,8 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
             f"refused at the till {stats.refused}"
         )
         console.print("phases: " + ", ".join(f"{name} {s:.1f}s" for name, s in stats.phases))
+    for feed, why in stats.capture_failing:
+        console.print(f"[bold red]change capture failing[/] for {feed}: {why}", highlight=False)
     if options.report is not None:
         write_report(options.report, document)
     return SandboxResult(verification, document, stats, cleanup)
