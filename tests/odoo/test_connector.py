@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -97,7 +98,9 @@ async def test_stores_products_and_stock_round_trip(odoo: Emulated) -> None:
     assert [s.code for s, _ in stores].count("S001") == 1
     assert len([w for w in odoo.emu.records("stock.warehouse") if w["code"] == "S001"]) == 1
     storable = ["is_storable"] if int(odoo.version) >= 18 else ["detailed_type"]
-    mine = odoo.read("product.product", [["default_code", "in", list(products)]], storable)
+    # a real Odoo has products with codes of its own (17's tips and discount products)
+    skus = [p.sku for p in PRODUCTS]
+    mine = odoo.read("product.product", [["default_code", "in", skus]], storable)
     assert len(mine) == len(PRODUCTS)
     if int(odoo.version) >= 18:
         assert all(p["is_storable"] for p in mine)
@@ -211,6 +214,35 @@ async def test_two_writers_at_once_record_each_sale_once(
         await prepare(one)
         await asyncio.gather(one.record_store_sales(batch), two.record_store_sales(batch))
     assert len(odoo.emu.records("pos.order")) == 10
+
+
+async def test_two_writers_of_one_database_take_turns_from_check_to_read_back(
+    odoo17: Emulated, sales: Callable[[int], list[Sale]]
+) -> None:
+    """Real Odoo dedups inside one transaction, blind to a concurrent one: writers queue."""
+    batch = sales(3)
+    writers: list[str] = []
+
+    def record(connector: OdooConnector, name: str) -> None:
+        backend = connector.client.backend
+        execute = backend.execute
+
+        async def spy(call: Call) -> Any:
+            if call.model == "pos.order":
+                writers.append(name)
+            return await execute(call)
+
+        backend.execute = spy  # type: ignore[method-assign]
+
+    async with open_connector(odoo17.settings()) as one, open_connector(odoo17.settings()) as two:
+        await prepare(one)
+        record(one, "one")
+        record(two, "two")
+        await asyncio.gather(one.record_store_sales(batch), two.record_store_sales(batch))
+    # one writer's check, sync and read-back, then the other's check (which finds them all)
+    assert [name for name, _ in itertools.groupby(writers)] in (["one", "two"], ["two", "one"])
+    assert len(writers) == 4
+    assert len(odoo17.emu.records("pos.order")) == 3
 
 
 async def test_returns_are_negative_pos_orders(odoo17: Emulated) -> None:

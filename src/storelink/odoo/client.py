@@ -102,7 +102,10 @@ class OdooClient:
         breaker: CircuitBreaker,
         batch_size: int = 200,
         round_trips: int = 0,
+        target: str = "",
     ) -> None:
+        #: which Odoo database this client writes to (``<url>#<database>``)
+        self.target = target
         self.backend = backend
         self.dialect = dialect
         self.uid = uid
@@ -264,4 +267,5 @@ async def connect(options: ConnectOptions) -> OdooClient:
         breaker=breaker,
         batch_size=options.batch_size,
         round_trips=round_trips,
+        target=f"{options.url.rstrip('/')}#{options.database}",
     )
