@@ -104,6 +104,8 @@ async def start_hub(settings: Settings) -> tuple[asyncio.Task[None], asyncio.Eve
 
 async def test_offline_stores_and_central_changes_converge(tmp_path: Path) -> None:
     emulator = OdooEmulator(version="17")
+    # POS orders move stock at once (17's default moves it when the session closes)
+    emulator.call("res.company", "write", [1], {"point_of_sale_update_stock_quantities": "real"})
     async with serve_emulator(emulator) as odoo_url:
         settings = Settings.model_validate(
             {

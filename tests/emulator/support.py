@@ -113,3 +113,18 @@ async def odoo(request: pytest.FixtureRequest) -> AsyncIterator[Odoo]:
     """An emulator of each supported version, served over HTTP on 127.0.0.1."""
     async for served in running(OdooEmulator(version=str(request.param))):
         yield served
+
+
+INVENTORY = {"inventory_mode": True}
+
+
+async def count_stock(odoo: Odoo, product: int, location: int, quantity: float) -> int:
+    """Count ``quantity`` of ``product`` at ``location`` (inventory mode, applied); the quant."""
+    quant = await odoo.execute(
+        "stock.quant",
+        "create",
+        {"product_id": product, "location_id": location, "inventory_quantity": quantity},
+        context=INVENTORY,
+    )
+    await odoo.execute("stock.quant", "action_apply_inventory", [quant], context=INVENTORY)
+    return int(quant)

@@ -16,11 +16,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from storelink.emulator import OdooEmulator
-from tests.emulator.support import Odoo, RpcError, odoo, running, storable
+from tests.emulator.support import INVENTORY, Odoo, RpcError, count_stock, odoo, running, storable
 
 __all__ = ["odoo"]
-
-INVENTORY = {"inventory_mode": True}
 
 
 async def _product(odoo: Odoo, code: str, price: float = 10.0) -> int:
@@ -48,15 +46,7 @@ async def _stock_location(odoo: Odoo) -> int:
 
 
 async def _count(odoo: Odoo, product: int, quantity: float) -> int:
-    location = await _stock_location(odoo)
-    quant = await odoo.execute(
-        "stock.quant",
-        "create",
-        {"product_id": product, "location_id": location, "inventory_quantity": quantity},
-        context=INVENTORY,
-    )
-    await odoo.execute("stock.quant", "action_apply_inventory", [quant], context=INVENTORY)
-    return int(quant)
+    return await count_stock(odoo, product, await _stock_location(odoo), quantity)
 
 
 async def _on_hand(odoo: Odoo, product: int) -> float:
@@ -201,7 +191,10 @@ async def test_sale_confirm_creates_the_delivery_and_validation_moves_stock(odoo
             )
     assert await odoo.execute("stock.picking", "button_validate", [first]) is True
     assert await _on_hand(odoo, tee) == 8.0
-    assert await _on_hand(odoo, cap) == -1.0
+    # 17+: the cap had no stock, so nothing was reserved and nothing of it ships;
+    # 16 ships what quantity_done says, leaving a negative quant
+    shipped_cap = 1.0 if version <= 16 else 0.0
+    assert await _on_hand(odoo, cap) == -shipped_cap
     lines = await odoo.execute(
         "sale.order.line",
         "search_read",
@@ -209,14 +202,17 @@ async def test_sale_confirm_creates_the_delivery_and_validation_moves_stock(odoo
         ["qty_delivered"],
         order="id",
     )
-    assert [line["qty_delivered"] for line in lines] == [2.0, 1.0, 0.0]
+    assert [line["qty_delivered"] for line in lines] == [2.0, shipped_cap, 0.0]
 
 
 async def _session(odoo: Odoo) -> tuple[int, int]:
     config = (await odoo.execute("pos.config", "search", [("name", "=", "Shop")]))[0]
     session = await odoo.execute("pos.session", "create", {"config_id": config})
     state = await odoo.execute("pos.session", "read", [session], ["state"])
-    assert state[0]["state"] == "opened"
+    # the Shop has a cash method: cash control keeps the session in opening_control
+    assert state[0]["state"] == "opening_control"
+    opening = "set_cashbox_pos" if odoo.emulator.version <= 17 else "set_opening_control"
+    await odoo.execute("pos.session", opening, [session], 0, "")
     return config, session
 
 
@@ -295,6 +291,10 @@ def _sync_order(
 
 async def test_pos_orders_dedup_and_move_stock(odoo: Odoo) -> None:
     version = odoo.emulator.version
+    if version <= 17:  # Odoo's default up to 17 moves POS stock at closing
+        await odoo.execute(
+            "res.company", "write", [1], {"point_of_sale_update_stock_quantities": "real"}
+        )
     product = await _product(odoo, "POS-1", 5.0)
     await _count(odoo, product, 20)
     config, session = await _session(odoo)

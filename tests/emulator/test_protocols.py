@@ -179,7 +179,7 @@ async def test_json2_on_19() -> None:
         unbound = await served.json2("res.partner", "search", nonsense=1)
         assert unbound.status_code == 422
 
-        missing = await served.json2("res.partner", "read", ids=[99999], fields=["name"])
+        missing = await served.json2("res.partner", "write", ids=[99999], vals={"name": "x"})
         assert missing.status_code == 404
         assert missing.json()["name"] == "odoo.exceptions.MissingError"
 
@@ -210,7 +210,9 @@ async def test_historical_xmlrpc_endpoint_uses_string_fault_codes(odoo: Odoo) ->
         call, DB, 2, "admin", "res.partner", "search", [[["id", "=", 1]]]
     ) == [1]
     with pytest.raises(xmlrpc.client.Fault) as fault:
-        await asyncio.to_thread(call, DB, 2, "admin", "res.partner", "read", [[99999]])
+        await asyncio.to_thread(
+            call, DB, 2, "admin", "res.partner", "write", [[99999], {"name": "x"}]
+        )
     assert str(fault.value.faultCode).startswith("warning -- MissingError\n\n")
     with pytest.raises(xmlrpc.client.Fault) as fault:
         await asyncio.to_thread(call, DB, 2, "wrong", "res.partner", "search", [[]])

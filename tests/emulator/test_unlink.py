@@ -6,11 +6,10 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.support import Odoo, RpcError, odoo, storable
+from tests.emulator.support import Odoo, RpcError, count_stock, odoo, storable
 
 __all__ = ["odoo"]
 
-INVENTORY = {"inventory_mode": True}
 RESTRICTED = "The operation cannot be completed: another model requires the record being deleted."
 
 
@@ -32,16 +31,6 @@ async def _warehouse(odoo: Odoo, code: str) -> dict[str, Any]:
     return dict(row)
 
 
-async def _count(odoo: Odoo, product: int, location: int, quantity: float) -> None:
-    quant = await odoo.execute(
-        "stock.quant",
-        "create",
-        {"product_id": product, "location_id": location, "inventory_quantity": quantity},
-        context=INVENTORY,
-    )
-    await odoo.execute("stock.quant", "action_apply_inventory", [quant], context=INVENTORY)
-
-
 async def _exists(odoo: Odoo, model: str, ids: list[int]) -> list[int]:
     return list(await odoo.execute(model, "exists", ids))
 
@@ -49,7 +38,7 @@ async def _exists(odoo: Odoo, model: str, ids: list[int]) -> list[int]:
 async def test_a_referenced_record_is_refused_and_an_unreferenced_one_goes(odoo: Odoo) -> None:
     kept, free = await _product(odoo, "KEPT"), await _product(odoo, "FREE")
     warehouse = await _warehouse(odoo, "U1")
-    await _count(odoo, kept, warehouse["lot_stock_id"][0], 5)
+    await count_stock(odoo, kept, warehouse["lot_stock_id"][0], 5)
     await odoo.execute(
         "ir.model.data",
         "create",
@@ -135,7 +124,7 @@ async def test_confirmed_sale_orders_are_cancelled_before_they_can_go(odoo: Odoo
 async def test_done_moves_and_paid_pos_orders_stay(odoo: Odoo) -> None:
     product = await _product(odoo, "MOVED")
     warehouse = await _warehouse(odoo, "U2")
-    await _count(odoo, product, warehouse["lot_stock_id"][0], 3)
+    await count_stock(odoo, product, warehouse["lot_stock_id"][0], 3)
     moves = await odoo.execute("stock.move", "search", [("product_id", "=", product)])
     with pytest.raises(RpcError) as caught:
         await odoo.execute("stock.move", "unlink", moves)
@@ -184,7 +173,9 @@ async def test_closing_control_closes_only_the_first_session_given(odoo: Odoo) -
     sessions = await odoo.execute("pos.session", "create", [{"config_id": c} for c in configs])
     await odoo.execute("pos.session", "action_pos_session_closing_control", sessions)
     rows = await odoo.execute("pos.session", "read", sessions, ["state"])
-    assert {r["id"]: r["state"] for r in rows} == {sessions[0]: "closed", sessions[1]: "opened"}
+    # no cash method: opened by create up to 17, left in opening_control from 18
+    left = "opened" if odoo.emulator.version <= 17 else "opening_control"
+    assert {r["id"]: r["state"] for r in rows} == {sessions[0]: "closed", sessions[1]: left}
     with pytest.raises(RpcError):  # _validate_session is ensure_one
         await odoo.execute("pos.session", "action_pos_session_close", sessions)
 
@@ -255,12 +246,12 @@ async def test_a_warehouse_is_archived_with_its_locations_once_empty(odoo: Odoo)
     product = await _product(odoo, "STOCKED")
     warehouse = await _warehouse(odoo, "U3")
     stock = warehouse["lot_stock_id"][0]
-    await _count(odoo, product, stock, 7)
+    await count_stock(odoo, product, stock, 7)
     with pytest.raises(RpcError) as caught:
         await odoo.execute("stock.warehouse", "write", [warehouse["id"]], {"active": False})
     assert caught.value.message.startswith("You can't disable locations ")
     assert caught.value.message.endswith(" because they still contain products.")
-    await _count(odoo, product, stock, 0)
+    await count_stock(odoo, product, stock, 0)
     await odoo.execute("stock.warehouse", "write", [warehouse["id"]], {"active": False})
     everything = {"active_test": False}
     locations = await odoo.execute(

@@ -77,3 +77,14 @@ async def test_unreachable_url(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 1
     assert f"problem: connection: cannot reach Odoo at {url}" in err
+
+
+async def test_stock_moved_only_at_session_close_is_a_warning_not_a_problem(
+    odoo17: Emulated, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = await run_check(capsys, *login(odoo17))  # 17's default: at closing
+    assert code == 0
+    assert "warning: " in out and "moves POS stock only when a session closes" in out
+    odoo17.emu.call("res.company", "write", [1], {"point_of_sale_update_stock_quantities": "real"})
+    code, out, _ = await run_check(capsys, *login(odoo17))
+    assert code == 0 and "warning" not in out and "pos stock: moved as each order is paid" in out

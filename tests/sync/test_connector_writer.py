@@ -31,6 +31,8 @@ from storelink.sync.connector_writer import ConnectorWriter
 @pytest.fixture
 async def odoo() -> AsyncIterator[tuple[OdooEmulator, OdooConnector]]:
     emulator = OdooEmulator(version="17")
+    # POS orders move stock at once (17's default moves it when the session closes)
+    emulator.call("res.company", "write", [1], {"point_of_sale_update_stock_quantities": "real"})
     async with serve_emulator(emulator) as url:
         settings = Settings.model_validate(
             {"odoo": {"url": url, "database": "storelink", "user": "admin", "password": "admin"}}

@@ -27,14 +27,19 @@ Where it differs from Odoo (knowingly):
   computed on read and are searchable; there are no record rules (multi-company).
 * Products have exactly one variant; ``default_code``/``barcode`` are stored on
   the template and shared through ``_inherits``.
-* Stock: no ``stock.move.line``, lots, packages or routes; reservation ignores
-  availability (negative stock allowed); validating a partial transfer creates no
-  backorder. In 16, ``button_validate`` without done quantities returns the
-  immediate-transfer wizard action, as Odoo 16 does.
+* Stock: no ``stock.move.line``, lots, packages or routes; from 17 a delivery
+  reserves only what is free at its source (nothing free: it stays ``confirmed``),
+  quants are kept at every non-view location (inventory adjustment, customers);
+  validating a partial transfer creates no backorder. In 16, ``button_validate``
+  without done quantities returns the immediate-transfer wizard action, as Odoo 16 does.
 * POS: amounts are taken as sent (no tax recomputation); no accounting entries
-  at session close; the company setting defaults to updating stock in real time
-  (Odoo's default is at closing — set ``res.company.point_of_sale_update_stock_quantities``
-  to ``"closing"`` for that behaviour).
+  at session close; up to 17 orders move stock when their session closes, as
+  ``res.company.point_of_sale_update_stock_quantities``'s default ``"closing"``
+  says (set it to ``"real"`` for moves at once), from 18 at once; a session with
+  cash control waits in ``opening_control`` for ``set_cashbox_pos`` (17) /
+  ``set_opening_control`` (18).
+* Latency: as fast as it can by default; ``latency=`` (``storelink odoo emulate
+  --latency real``) answers as slowly as the measured real Odoo (:mod:`storelink.emulator.pace`).
 * Webhooks are posted after the call commits (Odoo posts during the transaction).
 * Version differences checked against Odoo's source or its upgrade scripts:
   ``sale.order.line.tax_id``/``product_uom`` -> ``tax_ids``/``product_uom_id`` and

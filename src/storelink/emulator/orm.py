@@ -122,7 +122,10 @@ class Env:
         return record
 
     def value(self, model: str, record: Record, name: str) -> Any:
-        """A field's value in cache form: many2one an id or False, x2many a list of ids."""
+        """A field's value in cache form: many2one an id or False, x2many a list of ids.
+
+        x2many ids come in the comodel's order, as Odoo reads them.
+        """
         spec = self.spec(model)
         if name == "display_name":
             return self.display_name(model, record)
@@ -141,6 +144,15 @@ class Env:
         if field.type == "one2many":
             assert field.relation is not None
             return [r["id"] for r in self._ordered(field.relation, _children(self, field, record))]
+        if field.type == "many2many":
+            # Many2many.read joins the comodel and sorts by its _order (archived included)
+            assert field.relation is not None
+            ids = list(record.get(name) or [])
+            if len(ids) < 2 or not self.has_model(field.relation):
+                return ids
+            return [
+                r["id"] for r in self._ordered(field.relation, self.browse(field.relation, ids))
+            ]
         return record.get(name, field.empty())
 
     def display_name(self, model: str, record: Record) -> str:
@@ -272,8 +284,12 @@ class Env:
         for name in names:
             self.field(model, name)
         rows = []
+        table = self.table(model)
         for record_id in ids:
-            record = self.get(model, int(record_id))
+            # _read_format leaves missing records out (write and unlink raise MissingError)
+            record = table.get(int(record_id))
+            if record is None:
+                continue
             row: dict[str, Any] = {"id": record["id"]}
             for name in names:
                 if name == "id":
@@ -526,7 +542,7 @@ class Env:
         if field.type == "boolean":
             return bool(value)
         if field.type in ("char", "text", "html"):
-            return value if value is False else str(value)
+            return value if value is False else str(value)[: field.size]
         if field.type == "datetime":
             if value is False:
                 return False

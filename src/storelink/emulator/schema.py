@@ -34,6 +34,9 @@ class Field:
     compute: Compute | None = None
     #: many2one only: what deleting the target does (``cascade``, ``set null``, ``restrict``)
     ondelete: str | None = None
+    #: char only: Odoo's ``size``, to which a longer value is cut without a word
+    #: (``fields.Char.convert_to_cache``: ``value[:self.size]``)
+    size: int | None = None
 
     @property
     def stored(self) -> bool:

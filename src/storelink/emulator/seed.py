@@ -8,7 +8,7 @@ from storelink.emulator import xmlids
 from storelink.emulator.access import groups_field
 from storelink.emulator.database import Database
 from storelink.emulator.models.base import GROUPS, with_implied
-from storelink.emulator.orm import Env
+from storelink.emulator.orm import MAGIC, Env
 
 ADMIN_UID = 2
 ADMIN_LOGIN = "admin"
@@ -71,7 +71,12 @@ def seed(db: Database) -> None:
         env, "res.partner", {"name": "My Company", "is_company": True}, "base.main_partner"
     )
     bot_partner = _create(env, "res.partner", {"name": "OdooBot"}, "base.partner_root")
-    admin_partner = _create(env, "res.partner", {"name": "Administrator"}, "base.partner_admin")
+    admin_partner = _create(
+        env,
+        "res.partner",
+        {"name": "Administrator", "email": "admin@example.com"},
+        "base.partner_admin",
+    )
     company = _create(
         env,
         "res.company",
@@ -126,7 +131,9 @@ def _models(env: Env) -> None:
             "create_uid": 1,
             "write_uid": 1,
         }
-        for field_name, field in spec.fields.items():
+        # the fields every model has (id, display_name, create/write date and user) too
+        magic = [(m, env.field(name, m)) for m in MAGIC if m not in spec.fields]
+        for field_name, field in [*spec.fields.items(), *magic]:
             field_id = env.db.store.new_id("ir.model.fields")
             env.table("ir.model.fields")[field_id] = {
                 "id": field_id,

@@ -3,7 +3,8 @@
 Connects with the configured URL, database and credentials, then reports the
 version and protocol, the modules storelink needs, the integration user's
 access rights on every model it uses (``check_access_rights`` / ``has_access``,
-see the dialect) and the warehouses matched to the configured stores.
+see the dialect), the warehouses matched to the configured stores, and (up to
+17) whether POS orders move stock at once or only when their session closes.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ async def check(settings: OdooSettings, **overrides: Any) -> Readiness:
         await _modules(client, report)
         await _access(client, report, settings.user or "admin")
         await _stores(client, report, settings.stores)
+        await _pos_stock_timing(client, report)
     except OdooError as exc:
         report.problems.append(f"odoo: {exc.message}")
     finally:
@@ -149,3 +151,29 @@ async def _stores(client: OdooClient, report: Readiness, stores: list[str]) -> N
                 f"store {code} has no stock.warehouse with code {code} - create it in Odoo "
                 "or run the store upsert"
             )
+
+
+async def _pos_stock_timing(client: OdooClient, report: Readiness) -> None:
+    """Up to 17 a company can move POS stock only at session close (17's default)."""
+    if client.dialect.major > 17:
+        return  # 18 moves it as each order is paid
+    try:
+        rows = await client.search_read(
+            "res.company", [], ["name", "point_of_sale_update_stock_quantities"]
+        )
+    except OdooError as exc:
+        if isinstance(exc, OdooProtocolError | OdooTransportError):
+            raise
+        return  # no point_of_sale: reported with the modules
+    late = [
+        str(r["name"]) for r in rows if r.get("point_of_sale_update_stock_quantities") == "closing"
+    ]
+    if late:
+        report.lines.append(
+            f"warning: {', '.join(late)} moves POS stock only when a session closes, so "
+            "Odoo's on-hand - and every store's - leaves out the open sessions' sales; "
+            "for stock that follows each sale set Point of Sale > Settings > Inventory > "
+            "Update quantities in stock to 'In real time'"
+        )
+    else:
+        report.lines.append("pos stock: moved as each order is paid")

@@ -46,7 +46,7 @@ def install(registry: Registry) -> None:
             {
                 "name": char("Journal Name", required=True),
                 # account_journal.py: code = fields.Char(size=5, required=True)
-                "code": char("Short Code", required=True),
+                "code": char("Short Code", required=True, size=5),
                 "type": select(JOURNAL_TYPES, "Type", required=True),
                 "company_id": m2o("res.company", "Company", default=default_company),
                 "active": Field("boolean", "Active", default=True),

@@ -353,10 +353,39 @@ def install(registry: Registry) -> None:
             write_groups=ADMIN_ONLY,
         )
     )
+    if v >= 17:
+        registry.on_create("ir.actions.server", _name_automation_actions)
+        registry.on_write("ir.actions.server", _name_automation_actions)
     if v >= 18:
         registry.method("res.users", "has_group", has_group_record, api_model=False)
     else:
         registry.method("res.users", "has_group", has_group_model, api_model=True)
+
+
+#: what ``_compute_name`` names an automation's action by its type (17+); the types it
+#: names from fields the emulator does not have (update, create) keep the name given
+_AUTOMATION_ACTION_NAMES = {
+    "webhook": "Send Webhook Notification",
+    "code": "Execute Code",
+    "multi": "Execute Existing Actions",
+}
+#: the fields ``_compute_name`` depends on that the emulator has
+_NAME_DEPENDS = frozenset({"state", "webhook_url", "base_automation_id"})
+
+
+def _name_automation_actions(env: Env, model: str, ids: list[int], vals: dict[str, Any]) -> None:
+    """``base_automation``'s ``ir.actions.server._compute_name`` (stored, recomputed).
+
+    An action linked to an automation rule is named after its type, whatever
+    name it was created with: a webhook one is 'Send Webhook Notification'
+    (as real 17 and 18 answer); other actions keep their name.
+    """
+    if not _NAME_DEPENDS & set(vals):
+        return
+    for action in env.browse(model, ids):
+        name = _AUTOMATION_ACTION_NAMES.get(str(action.get("state")))
+        if action.get("base_automation_id") and name and action.get("name") != name:
+            action["name"] = name
 
 
 def has_group_model(env: Env, model: str, group_ext_id: str) -> bool:

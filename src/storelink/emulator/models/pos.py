@@ -21,6 +21,14 @@ required without ``ondelete``, so ``restrict``. Archiving a config is not checke
 against open sessions: 18's ``pos_config.py`` ``_get_forbidden_change_fields``
 does not list ``active``.
 
+Opening follows ``pos_session.py`` as real 17.0 and 18.0 answer: a config has
+cash control when it has a cash payment method; ``create`` ends with
+``action_pos_session_open``, which leaves a cash-controlled session (any session
+from 18) in ``opening_control`` until the POS UI's cash count,
+``set_cashbox_pos`` (16/17) or ``set_opening_control`` (18+). Up to 17 the
+company default ``point_of_sale_update_stock_quantities`` is ``closing``: POS
+orders move stock when their session closes.
+
 Closing follows ``pos_session.py``: ``action_pos_session_closing_control`` refuses
 draft orders and a closed session, moves the first session given to
 ``closing_control`` and closes it straight away (``action_pos_session_close``,
@@ -126,6 +134,12 @@ def _session_state(env: Env, record: Record) -> Any:
     return session["state"] if session else False
 
 
+def _has_cash_method(env: Env, record: Record) -> bool:
+    """``pos.config._compute_cash_control``: cash control comes with a cash payment method."""
+    methods = env.browse("pos.payment.method", record.get("payment_method_ids") or [])
+    return any(m.get("is_cash_count") for m in methods)
+
+
 def install(registry: Registry) -> None:
     v = registry.version
     registry.model(
@@ -135,11 +149,14 @@ def install(registry: Registry) -> None:
             "point_of_sale",
             {
                 "name": char("Method", required=True),
+                "sequence": Field("integer", "Sequence"),
                 "is_cash_count": flag("Cash"),
                 "journal_id": m2o("account.journal", "Journal"),
                 "company_id": m2o("res.company", "Company", default=default_company),
                 "active": flag("Active", default=True),
             },
+            # 17/18 pos_payment_method.py: _order = "sequence, id"
+            order="sequence, id",
             read_groups=POS_USER,
             write_groups=POS_MANAGER,
         )
@@ -156,7 +173,7 @@ def install(registry: Registry) -> None:
                 "company_id": m2o("res.company", "Company", default=default_company),
                 "payment_method_ids": m2m("pos.payment.method", "Payment Methods"),
                 "pricelist_id": m2o("product.pricelist", "Default Pricelist"),
-                "cash_control": flag("Advanced Cash Control"),
+                "cash_control": Field("boolean", "Advanced Cash Control", compute=_has_cash_method),
                 "active": flag("Active", default=True),
                 "current_session_id": Field(
                     "many2one", "Current Session", relation="pos.session", compute=_current_session
@@ -185,6 +202,10 @@ def install(registry: Registry) -> None:
                 "order_ids": o2m("pos.order", "session_id", "Orders"),
                 "picking_ids": o2m("stock.picking", "pos_session_id", "Pickings"),
                 "update_stock_at_closing": flag("Stock should be updated at closing"),
+                "cash_register_balance_start": num("Starting Balance", readonly=True),
+                "cash_register_balance_end_real": num("Ending Balance", readonly=True),
+                "opening_notes": Field("text", "Opening Notes"),
+                "rescue": flag("Recovery Session", readonly=True),
                 "sequence_number": Field("integer", "Order Sequence Number", default=1),
             },
             order="id desc",
@@ -283,6 +304,15 @@ def install(registry: Registry) -> None:
             write_groups=POS_USER,
         )
     )
+    company = registry.specs.get("res.company")
+    if v <= 17 and company is not None:
+        # point_of_sale's res_company.py: up to 17 POS orders move stock when the
+        # session closes unless the company says real time (the default is 'closing')
+        company.fields["point_of_sale_update_stock_quantities"] = select(
+            (("closing", "At the session closing"), ("real", "In real time")),
+            "Update quantities in stock",
+            default="closing",
+        )
     registry.on_create("pos.session", _open_session)
     registry.on_create("pos.payment.method", _cash_from_journal)
     registry.on_create("pos.config", _check_cash_methods)
@@ -303,6 +333,9 @@ def install(registry: Registry) -> None:
         api_model=False,
     )
     registry.method("pos.session", "action_pos_session_close", session_close, api_model=False)
+    # the POS UI's opening cash count: set_cashbox_pos up to 17, set_opening_control from 18
+    opening = "set_cashbox_pos" if v <= 17 else "set_opening_control"
+    registry.method("pos.session", opening, set_opening_control, api_model=False)
     if v <= 17:
         registry.method("pos.order", "create_from_ui", create_from_ui, api_model=True)
     else:
@@ -413,18 +446,65 @@ def _open_session(env: Env, model: str, ids: list[int], vals: dict[str, Any]) ->
         )
         if session.get("name") in (False, "/", ""):
             session["name"] = f"POS/{env.db.store.next_number('pos.session'):05d}"
-        # without cash control a new session is opened straight away (action_pos_session_open)
-        if not config.get("cash_control"):
-            session["state"] = "opened"
-            session["start_at"] = env.now()
+        # create ends with action_pos_session_open
+        _open(env, session)
+
+
+def _open(env: Env, session: Record) -> None:
+    """``action_pos_session_open`` on one session in ``opening_control``.
+
+    It stamps ``start_at``; with cash control (a cash payment method on the
+    config) it takes the opening balance from the config's previous session and
+    leaves the session in ``opening_control`` for the POS UI's cash count. Up to
+    17 a session without cash control is opened here; from 18 every session
+    stays in ``opening_control`` until ``set_opening_control`` (as real 18.0 does).
+    """
+    values: dict[str, Any] = {}
+    if not session.get("start_at"):
+        values["start_at"] = env.now()
+    config = env.get("pos.config", session["config_id"])
+    if env.value("pos.config", config, "cash_control") and not session.get("rescue"):
+        previous = [
+            s
+            for s in env.table("pos.session").values()
+            if s.get("config_id") == config["id"] and s["id"] != session["id"]
+        ]
+        last = max(previous, key=lambda s: int(s["id"]), default=None)  # pos.session: id desc
+        values["cash_register_balance_start"] = (
+            float(last.get("cash_register_balance_end_real") or 0.0) if last else 0.0
+        )
+    elif env.version <= 17:
+        values["state"] = "opened"
+    env.sudo().write("pos.session", [session["id"]], values)
 
 
 def session_open(env: Env, model: str, ids: Sequence[int]) -> bool:
     env.check_access(model, "write")
     for session_id in ids:
-        if env.get(model, session_id)["state"] == "opening_control":
-            env.sudo().write(model, [session_id], {"state": "opened", "start_at": env.now()})
+        session = env.get(model, session_id)
+        if session["state"] == "opening_control":
+            _open(env, session)
     return True
+
+
+def set_opening_control(
+    env: Env, model: str, ids: Sequence[int], cashbox_value: float, notes: str
+) -> None:
+    """``set_cashbox_pos`` (16/17) / ``set_opening_control`` (18+): the opening cash count.
+
+    Opens the session; with a cash method it records ``cashbox_value`` as the
+    opening balance and the notes. Returns nothing (no ``result`` in the answer).
+    """
+    env.check_access(model, "write")
+    if len(ids) != 1:
+        raise ProgrammingError(f"Expected singleton: {model}({', '.join(map(str, ids))})")
+    session = env.get(model, ids[0])
+    values: dict[str, Any] = {"state": "opened"}
+    config = env.get("pos.config", session["config_id"])
+    if env.version <= 17 or env.value("pos.config", config, "cash_control"):
+        values["opening_notes"] = notes
+        values["cash_register_balance_start"] = float(cashbox_value or 0.0)
+    env.sudo().write(model, [session["id"]], values)
 
 
 def session_closing_control(env: Env, model: str, ids: Sequence[int]) -> Any:

@@ -1,5 +1,12 @@
 """``stock``: warehouses, locations, quants (with inventory mode), moves and pickings.
 
+Reservation follows the real 17/18 transcripts: a confirmed move of a storable
+product reserves only what is available (on hand less reserved) at its source
+location and below, raising the quant's ``reserved_quantity``; a delivery that
+reserves nothing stays 'confirmed'. Done or cancelled moves give it back. Every
+location but a view keeps quants, so stock leaving for customers or counted
+away leaves quants (positive or negative) at those virtual locations.
+
 Archiving and deleting follow ``addons/stock/models``: a move can be deleted only
 in draft or cancelled (``stock_move.py`` ``_unlink_if_draft_or_cancel``) and a
 transfer deletes its moves first (``stock_picking.py`` ``unlink``). Archiving a
@@ -149,7 +156,9 @@ def install(registry: Registry) -> None:
     )
     warehouse: dict[str, Field] = {
         "name": char("Warehouse", required=True),
-        "code": char("Short Name", required=True),
+        # stock_warehouse.py: code = fields.Char('Short Name', size=5); real 17/18 store
+        # "ABCDE" for "ABCDEF" without an error (the connector refuses such store codes)
+        "code": char("Short Name", required=True, size=5),
         "company_id": m2o("res.company", "Company", default=default_company, required=True),
         "partner_id": m2o("res.partner", "Address"),
         "view_location_id": m2o("stock.location", "View Location"),
@@ -495,9 +504,14 @@ def _find_quant(env: Env, product_id: int, location_id: int) -> Record | None:
 
 
 def adjust_quant(env: Env, product_id: int, location_id: int, delta: float) -> None:
-    """Change the on-hand quantity at an internal location (``_update_available_quantity``)."""
+    """Change the quantity of the quant at a location (``_update_available_quantity``).
+
+    Like Odoo, every location but a view keeps quants: virtual ones (vendors,
+    customers, inventory adjustment) go negative or positive as stock leaves
+    or reaches them; only internal ones count as on hand.
+    """
     location = env.get("stock.location", location_id)
-    if location.get("usage") not in ("internal", "transit"):
+    if location.get("usage") == "view":
         return
     quant = _find_quant(env, product_id, location_id)
     if quant is None:
@@ -507,9 +521,106 @@ def adjust_quant(env: Env, product_id: int, location_id: int, delta: float) -> N
         )
         quant = env.table("stock.quant")[quant_id]
     quant["quantity"] = float(quant.get("quantity", 0.0)) + float(delta)
+    _touch_quant(env, quant, {"quantity"})
+
+
+def _touch_quant(env: Env, quant: Record, changed: set[str]) -> None:
     quant["write_date"] = env.now()
     quant["write_uid"] = env.uid
-    webhooks.record_changed(env, "stock.quant", [quant["id"]], "write", {"quantity"})
+    webhooks.record_changed(env, "stock.quant", [quant["id"]], "write", changed)
+
+
+# -- reservation --------------------------------------------------------------------------------
+def _storable(env: Env, product_id: int) -> bool:
+    """Whether Odoo keeps stock of the product: ``is_storable`` (18+), type 'product' (16/17)."""
+    product = env.get("product.product", product_id)
+    if env.version >= 18:
+        return bool(env.value("product.product", product, "is_storable"))
+    return bool(env.value("product.product", product, "type") == "product")
+
+
+def _bypasses_reservation(env: Env, move: Record) -> bool:
+    """``_should_bypass_reservation``: only storable goods leaving an internal location reserve."""
+    location = env.get("stock.location", move["location_id"])
+    if location.get("usage") not in ("internal", "transit"):
+        return True
+    return not _storable(env, int(move["product_id"]))
+
+
+def _reserved(move: Record) -> tuple[tuple[int, float], ...]:
+    """What a move holds on quants: (location, quantity) pairs (Odoo keeps it on move lines)."""
+    return tuple(move.get("_reserved") or ())
+
+
+def _reserve_from_quants(env: Env, move: Record, wanted: float) -> float:
+    """Reserve up to ``wanted`` from the available quants at the move's source and below."""
+    locations = env.table("stock.location")
+    below = env.descendants("stock.location", [move["location_id"]])
+    quants = sorted(
+        (
+            q
+            for q in env.referencing("stock.quant", "product_id", move["product_id"])
+            if q.get("location_id") in below
+            and locations[q["location_id"]].get("usage") in ("internal", "transit")
+        ),
+        key=lambda q: (str(q.get("in_date") or ""), q["id"]),
+    )
+    taken: dict[int, float] = dict(_reserved(move))
+    got = 0.0
+    for quant in quants:
+        if got >= wanted:
+            break
+        free = float(quant.get("quantity", 0.0)) - float(quant.get("reserved_quantity", 0.0))
+        take = min(free, wanted - got)
+        if take <= 0:
+            continue
+        quant["reserved_quantity"] = float(quant.get("reserved_quantity", 0.0)) + take
+        _touch_quant(env, quant, {"reserved_quantity"})
+        taken[quant["location_id"]] = taken.get(quant["location_id"], 0.0) + take
+        got += take
+    if got:
+        move["_reserved"] = tuple(sorted(taken.items()))
+    return got
+
+
+def release_reservation(env: Env, move: Record) -> None:
+    """Give back what ``move`` holds on quants (done or cancelled: ``_do_unreserve``)."""
+    for location_id, quantity in _reserved(move):
+        quant = _find_quant(env, int(move["product_id"]), location_id)
+        if quant is None:
+            continue
+        left = float(quant.get("reserved_quantity", 0.0)) - quantity
+        quant["reserved_quantity"] = max(0.0, left)
+        _touch_quant(env, quant, {"reserved_quantity"})
+    if _reserved(move):
+        move["_reserved"] = ()
+
+
+def _assign_move(env: Env, move: Record) -> None:
+    """``stock.move._action_assign`` for one move: reserve what is available, set its state.
+
+    From 17 on ``quantity`` is what the move holds (reserved or set by hand), so
+    reservation fills it up to the demand; in 16 reservation is kept apart from
+    ``quantity_done``.
+    """
+    demand = float(move.get("product_uom_qty") or 0.0)
+    held = sum(q for _, q in _reserved(move))
+    if env.version >= 17:
+        held = max(held, float(move.get("quantity") or 0.0))
+    wanted = demand - held
+    if wanted > 0:
+        got = (
+            wanted if _bypasses_reservation(env, move) else _reserve_from_quants(env, move, wanted)
+        )
+        held += got
+        if env.version >= 17:
+            move["quantity"] = held
+    if held >= demand:
+        move["state"] = "assigned"
+    elif held > 0:
+        move["state"] = "partially_available"
+    else:
+        move["state"] = "confirmed"
 
 
 def _inventory_mode(env: Env) -> bool:
@@ -617,7 +728,8 @@ def _apply_inventory(env: Env, ids: list[int]) -> None:
                     }
                 ],
             )
-            adjust_quant(env, quant["product_id"], quant["location_id"], diff)
+            adjust_quant(env, quant["product_id"], source, -abs(diff))
+            adjust_quant(env, quant["product_id"], dest, abs(diff))
         sudo.write(
             "stock.quant",
             [quant["id"]],
@@ -701,17 +813,24 @@ def picking_confirm(env: Env, model: str, ids: Sequence[int]) -> bool:
 
 
 def picking_assign(env: Env, model: str, ids: Sequence[int]) -> bool:
-    """Reserve: from 17 on, reservation fills each move's ``quantity`` with its demand."""
+    """``action_assign``: each open move reserves what its source location has available.
+
+    A delivery whose moves reserve nothing stays ``confirmed`` ("Waiting"); one
+    that reserves anything is ``assigned`` ("Ready"), as for the default shipping
+    policy "as soon as possible" (``_compute_state``).
+    """
     env.check_access(model, "write")
     for picking_id in ids:
         picking = env.get(model, picking_id)
         if picking["state"] not in ("confirmed", "waiting", "assigned"):
             continue
-        for move in _moves(env, picking_id):
-            move["state"] = "assigned"
-            if env.version >= 17 and not move.get("quantity"):
-                move["quantity"] = move.get("product_uom_qty", 0.0)
-        _set_state(env, picking_id, "assigned")
+        moves = [m for m in _moves(env, picking_id) if m["state"] not in ("done", "cancel")]
+        for move in moves:
+            _assign_move(env, move)
+        ready = not moves or any(m["state"] in ("assigned", "partially_available") for m in moves)
+        env.sudo().write(
+            "stock.picking", [picking_id], {"state": "assigned" if ready else "confirmed"}
+        )
     return True
 
 
@@ -755,6 +874,7 @@ def validate_picking(env: Env, picking_id: int) -> None:
     field = done_field(env.version)
     for move in _moves(env, picking_id):
         quantity = float(move.get(field) or 0.0)
+        release_reservation(env, move)
         if quantity:
             adjust_quant(env, move["product_id"], move["location_id"], -quantity)
             adjust_quant(env, move["product_id"], move["location_dest_id"], quantity)
@@ -774,6 +894,7 @@ def picking_cancel(env: Env, model: str, ids: Sequence[int]) -> bool:
     for picking_id in ids:
         for move in _moves(env, picking_id):
             if move["state"] != "done":
+                release_reservation(env, move)
                 move["state"] = "cancel"
         if env.get(model, picking_id)["state"] != "done":
             _set_state(env, picking_id, "cancel")
@@ -794,6 +915,7 @@ def _unlink_moves_first(env: Env, model: str, ids: list[int]) -> None:
             "Create a return in order to reverse the moves which took place."
         )
     for move in moves:
+        release_reservation(env, move)
         move["state"] = "cancel"
     if moves:
         env.sudo().unlink("stock.move", [m["id"] for m in moves])
