@@ -271,10 +271,18 @@ async def measure_pos(
 # --- drain ----------------------------------------------------------------------------
 
 
-def start_emulator(port: int) -> subprocess.Popen[bytes]:
-    """The Odoo emulator in its own process, as a real Odoo would be."""
-    code = f"from storelink.emulator import serve; serve(port={port}, version='17')"
-    return spawn([sys.executable, "-c", code], dict(os.environ))
+def start_emulator(port: int, latency: str) -> subprocess.Popen[bytes]:
+    """The Odoo emulator in its own process, as a real Odoo would be (``latency``: fast|real)."""
+    command = [sys.executable, "-m", "storelink.cli", "odoo", "emulate", "--port", str(port)]
+    return spawn([*command, "--version", "17", "--latency", latency], dict(os.environ))
+
+
+def emulator_name(latency: str) -> str:
+    if latency == "fast":
+        return "emulator 17 (fast)"
+    from storelink.odoo.latency import load_model
+
+    return f"emulator 17 ({load_model('17').describe()})"
 
 
 async def wait_http(url: str) -> None:
@@ -291,7 +299,9 @@ async def wait_http(url: str) -> None:
             await asyncio.sleep(0.05)
 
 
-async def measure_drain(work: Path, store_count: int, backlog: int, naive: int) -> dict[str, Any]:
+async def measure_drain(
+    work: Path, store_count: int, backlog: int, naive: int, latency: str
+) -> dict[str, Any]:
     from sqlalchemy import func, insert, select
 
     from storelink.api.app import create_app
@@ -308,7 +318,7 @@ async def measure_drain(work: Path, store_count: int, backlog: int, naive: int) 
     from storelink.sync.tables import sync_transactions
 
     port = free_port()
-    emulator = start_emulator(port)
+    emulator = start_emulator(port, latency)
     codes = [f"S{i:02d}" for i in range(store_count)]
     skus = SKUS[:50]
     settings = Settings.model_validate(
@@ -433,6 +443,7 @@ async def measure_drain(work: Path, store_count: int, backlog: int, naive: int) 
         emulator.wait(timeout=10)
     drain_rate = total / elapsed
     return {
+        "drain_odoo": emulator_name(latency),
         "drain_stores": len(codes),
         "drain_backlog_sales": total,
         "drain_elapsed_s": round(elapsed, 2),
@@ -487,6 +498,12 @@ def main() -> None:
     parser.add_argument("--stores", type=int, default=20)
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--naive", type=int, default=300, help="sales sent one by one")
+    parser.add_argument(
+        "--latency",
+        choices=["fast", "real"],
+        default="fast",
+        help="the drain's Odoo emulator: as fast as it can, or as slow as the measured real 17",
+    )
     parser.add_argument("--skip-pos", action="store_true")
     parser.add_argument("--skip-drain", action="store_true")
     args = parser.parse_args()
@@ -508,7 +525,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         if not args.skip_drain:
             figures.update(
-                asyncio.run(measure_drain(Path(directory), args.stores, args.backlog, args.naive))
+                asyncio.run(
+                    measure_drain(
+                        Path(directory), args.stores, args.backlog, args.naive, args.latency
+                    )
+                )
             )
             figures["drain_target_met"] = figures["drain_vs_naive"] >= 5
     table = Table(title="storelink agent")

@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/odoo_ingest.py [--sales 500] [--lines 3] [--version 17] [--repeat 3]
         [--odoo-url URL --odoo-db DB --odoo-user USER (--odoo-password PW | --odoo-api-key KEY)]
+        [--latency real [--workers 1]]
 
 Without ``--odoo-url`` each run gets its own fresh Odoo emulator (same starting
-state) over real HTTP on 127.0.0.1. The connector records all sales with ``record_store_sales``; the
-baseline records the same number of (different) sales the way a simple
-integration would: per sale, look up each product, look for the order, send it.
+state) over real HTTP on 127.0.0.1 — as fast as it can, or with ``--latency real`` as
+slow as the measured real Odoo of ``--version`` (:mod:`storelink.odoo.latency`). The
+connector records all sales with ``record_store_sales``; the baseline records the
+same number of (different) sales the way a simple integration would: per sale, look
+up each product, look for the order, send it.
 Odoo's own batched ceiling is a third run: the same number of sales written by a
 minimal client that calls Odoo's batched POS entry point itself over plain
 JSON-RPC ``execute_kw`` (``pos.order.create_from_ui(orders, False)`` on 16/17 with
@@ -40,9 +43,11 @@ import httpx2
 from rich.console import Console
 from rich.table import Table
 
+from storelink.config import load_settings
 from storelink.config.sections import OdooSettings
 from storelink.model import Payment, PaymentMethod, Product, Sale, SaleLine, StockPosition, Store
 from storelink.odoo import OdooConnector, open_connector
+from storelink.odoo.latency import LatencyModel, load_model
 from storelink.odoo.sales import ticket_of_sale
 
 STORE = Store(code="BNCH", name="Bench store", location="BNCH")
@@ -313,7 +318,7 @@ async def odoo_settings(args: argparse.Namespace) -> AsyncIterator[tuple[OdooSet
         )
         return
     emulator: Any = importlib.import_module("storelink.emulator")
-    emu = emulator.OdooEmulator(version=args.version)
+    emu = emulator.OdooEmulator(version=args.version, latency=latency_model(args))
     async with emulator.serve_emulator(emu) as url:
         yield (
             OdooSettings(
@@ -324,8 +329,18 @@ async def odoo_settings(args: argparse.Namespace) -> AsyncIterator[tuple[OdooSet
                 api_key="storelink-test-key" if args.version == "19" else None,
                 batch_size=args.batch_size,
             ),
-            f"emulator {args.version}",
+            emulator_name(args),
         )
+
+
+def latency_model(args: argparse.Namespace) -> LatencyModel | None:
+    """The measured model the emulator answers with under ``--latency real``."""
+    return load_model(args.version).with_workers(args.workers) if args.latency == "real" else None
+
+
+def emulator_name(args: argparse.Namespace) -> str:
+    model = latency_model(args)
+    return f"emulator {args.version} ({model.describe() if model else 'fast'})"
 
 
 async def measure(
@@ -349,7 +364,7 @@ async def measure_ceiling(
     """The ceiling on its own emulator (or the given Odoo); also which Odoo that was."""
     async with odoo_settings(args) as (settings, _):
         figures, server_version = await ceiling(settings, sales, warmup)
-    odoo = f"real {server_version}" if args.odoo_url else f"emulator {args.version} (fast)"
+    odoo = f"real {server_version}" if args.odoo_url else emulator_name(args)
     return figures, odoo
 
 
@@ -453,6 +468,17 @@ def main() -> None:
     parser.add_argument("--odoo-user")
     parser.add_argument("--odoo-password")
     parser.add_argument("--odoo-api-key")
+    parser.add_argument(
+        "--latency",
+        choices=["fast", "real"],
+        default=load_settings().odoo.emulator_latency,
+        help="without --odoo-url: the emulator as fast as it can, or as slow as the measured "
+        "real Odoo of --version (default: odoo.emulator_latency)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=load_settings().odoo.emulator_workers,
+        help="with --latency real: calls the emulator answers at once",
+    )  # fmt: skip
     asyncio.run(run(parser.parse_args()))
 
 

@@ -1,6 +1,6 @@
 """Sandbox throughput: a whole estate through the default faults, against the same estate without.
 
-    .venv/bin/python bench/sandbox.py [--stores 50] [--sales 20000] [--rate 0]
+    .venv/bin/python bench/sandbox.py [--stores 50] [--sales 20000] [--rate 0] [--odoo-latency real]
 
 Both runs use the same seed, estate and transactions; the baseline runs with
 ``--faults none``, so the ratio is what the outages cost. Prints a table and,
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
+from storelink.config import load_settings
+from storelink.config.sections import OdooSettings
 from storelink.sandbox.options import SandboxOptions
 from storelink.sandbox.runner import run_sandbox
 
@@ -32,6 +34,8 @@ class Figures:
     transactions_per_s: float
     peak_queue_depth: int
     odoo_round_trips: int | None
+    #: which Odoo the run traded with (``emulator 17 (fast)`` …)
+    odoo: str | None
 
 
 async def measure(options: SandboxOptions) -> Figures:
@@ -47,6 +51,7 @@ async def measure(options: SandboxOptions) -> Figures:
         transactions_per_s=round(transactions / elapsed, 1),
         peak_queue_depth=result.stats.peak_queue_depth,
         odoo_round_trips=result.document["odoo_round_trips"],
+        odoo=result.document["odoo"],
     )
 
 
@@ -56,8 +61,15 @@ def main() -> None:
     parser.add_argument("--sales", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=0.0, help="0 posts as fast as stores answer")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--odoo-latency",
+        choices=["fast", "real"],
+        default=load_settings().odoo.emulator_latency,
+        help="the emulator as fast as it can, or as slow as the measured real Odoo",
+    )
     args = parser.parse_args()
     common = {
+        "odoo": OdooSettings(emulator_latency=args.odoo_latency),
         "stores": args.stores,
         "sales": args.sales,
         "rate": args.rate,
@@ -82,6 +94,7 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "odoo": baseline.odoo,
                 "stores": args.stores,
                 "sales": args.sales,
                 "baseline": baseline.__dict__,

@@ -46,6 +46,7 @@ async def test_small_sandbox_with_default_faults_passes_every_check(tmp_path: Pa
     assert report == result.document
     assert report["passed"] is True, report["failures"]
     assert report["failures"] == []
+    assert report["odoo"] == "emulator 17 (fast)"
     assert report["sales_recorded"] == 200  # every till transaction was answered 201
     assert report["sales_in_odoo"] == 200
     assert report["duplicates"] == report["missing"] == 0

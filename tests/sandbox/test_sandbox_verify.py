@@ -127,8 +127,11 @@ def test_missing_inputs_are_not_run_and_the_report_says_why(tmp_path: Path) -> N
     )
     result = verify(observed)
     assert not result.passed
-    document = report_document(result, elapsed_s=1.23456, odoo_round_trips=None)
+    document = report_document(
+        result, elapsed_s=1.23456, odoo_round_trips=None, odoo="emulator 17 (fast)"
+    )
     assert list(document) == [
+        "odoo",
         *COUNT_KEYS,
         "elapsed_s",
         "odoo_round_trips",
@@ -137,6 +140,7 @@ def test_missing_inputs_are_not_run_and_the_report_says_why(tmp_path: Path) -> N
         "cleanup",
     ]
     assert document["cleanup"] is None  # no --cleanup asked
+    assert document["odoo"] == "emulator 17 (fast)"  # which Odoo the figures are about
     assert document["webhooks_delivered"] is None and document["stock_mismatches"] is None
     assert document["sales_in_odoo"] == 3 and document["elapsed_s"] == 1.235
     assert document["passed"] is False

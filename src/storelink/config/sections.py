@@ -35,6 +35,11 @@ class OdooSettings(Section):
     tax_classes: dict[str, str] = Field(default_factory=dict)
     #: store codes expected to exist as stock.warehouse codes (``storelink odoo check``)
     stores: list[str] = Field(default_factory=list)
+    #: the built-in emulator (no ``url``): "fast", or "real" to answer as slowly as the
+    #: measured real Odoo of its version (see :mod:`storelink.odoo.latency`)
+    emulator_latency: Literal["fast", "real"] = "fast"
+    #: with ``emulator_latency = "real"``: calls the emulator answers at once
+    emulator_workers: int = Field(default=1, ge=1, le=64)
 
     @model_validator(mode="after")
     def _credentials(self) -> Self:

@@ -14,9 +14,11 @@ from storelink.emulator.dispatch import Backend, run_call
 from storelink.emulator.faults import Faults
 from storelink.emulator.models import build_registry
 from storelink.emulator.orm import Env
+from storelink.emulator.pace import Pace
 from storelink.emulator.seed import group_ids, make_user
 from storelink.emulator.stats import Stats
 from storelink.emulator.store import Clock, Store, system_clock
+from storelink.odoo.latency import LatencyModel
 
 #: uninstalling a module uninstalls the installed modules that depend on it
 DEPENDENTS: dict[str, tuple[str, ...]] = {
@@ -45,8 +47,11 @@ class OdooEmulator:
         db_name: str = "storelink",
         clock: Clock = system_clock,
         faults: Faults | None = None,
+        latency: LatencyModel | None = None,
     ) -> None:
         self.version = int(str(version).split(".")[0])
+        #: answer as slowly as the measured real Odoo (None: as fast as the emulator can)
+        self.pace = Pace(latency) if latency is not None else None
         self.db = Database(db_name, build_registry(self.version), Store(clock))
         seed.seed(self.db)
         self.stats = Stats()

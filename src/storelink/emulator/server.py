@@ -39,7 +39,7 @@ def _proxy_error(status: int) -> Response:
 def build_app(emulator: OdooEmulator) -> Starlette:
     faults, stats, backend = emulator.faults, emulator.stats, emulator.backend
 
-    async def rpc(handler: Callable[[], Reply]) -> Response:
+    async def rpc(handler: Callable[[], Reply], path: str, body: bytes) -> Response:
         stats.round_trips += 1
         if faults.outage:
             return _proxy_error(503)
@@ -48,7 +48,8 @@ def build_app(emulator: OdooEmulator) -> Starlette:
             return _proxy_error(int(str(fault)))
         if faults.latency_s > 0:
             await asyncio.sleep(faults.latency_s)
-        reply = handler()
+        pace = emulator.pace
+        reply = await pace.answer(handler, path, body) if pace is not None else handler()
         posts = list(backend.db.outbox)
         backend.db.outbox.clear()
         emulator.webhooks.send(posts)
@@ -63,23 +64,29 @@ def build_app(emulator: OdooEmulator) -> Starlette:
 
     async def jsonrpc_endpoint(request: Request) -> Response:
         body = await request.body()
-        return await rpc(lambda: jsonrpc.handle(backend, body))
+        return await rpc(lambda: jsonrpc.handle(backend, body), request.url.path, body)
 
     async def xmlrpc_endpoint(request: Request) -> Response:
         body = await request.body()
         service = str(request.path_params["service"])
-        return await rpc(lambda: xmlrpc.handle(backend, service, body))
+        return await rpc(lambda: xmlrpc.handle(backend, service, body), request.url.path, body)
 
     async def xmlrpc_legacy_endpoint(request: Request) -> Response:
         body = await request.body()
         service = str(request.path_params["service"])
-        return await rpc(lambda: xmlrpc.handle(backend, service, body, string_faults=True))
+        return await rpc(
+            lambda: xmlrpc.handle(backend, service, body, string_faults=True),
+            request.url.path,
+            body,
+        )
 
     async def json2_endpoint(request: Request) -> Response:
         body = await request.body()
         model, method = str(request.path_params["model"]), str(request.path_params["method"])
         headers = {k.lower(): v for k, v in request.headers.items()}
-        return await rpc(lambda: json2.handle(backend, model, method, headers, body))
+        return await rpc(
+            lambda: json2.handle(backend, model, method, headers, body), request.url.path, body
+        )
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "pass"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import socket
 from pathlib import Path
 from typing import Annotated, Any
@@ -139,6 +140,46 @@ def record_conformance_command(
     record_to(out, odoo_url, odoo_db, odoo_user, odoo_password, console)
 
 
+@odoo_app.command("measure-latency")
+def measure_latency_command(
+    odoo_url: Annotated[str, typer.Option(help="Odoo URL (a scratch database: it is written).")],
+    odoo_db: Annotated[str, typer.Option(help="Odoo database.")],
+    odoo_password: Annotated[str, typer.Option(help="Odoo password.")],
+    odoo_user: Annotated[str, typer.Option(help="Odoo login.")] = "admin",
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the model (default: the emulator's <series>.json)."),
+    ] = None,
+) -> None:
+    """Time every call the connector makes against a real Odoo and fit its latency model.
+
+    The emulator applies the model with ``storelink odoo emulate --latency real``.
+    """
+    from storelink.odoo.client import ConnectOptions
+    from storelink.odoo.conformance.latency import measure
+    from storelink.odoo.latency import model_path
+
+    options = ConnectOptions(
+        url=odoo_url, database=odoo_db, login=odoo_user, password=odoo_password
+    )
+    model = asyncio.run(measure(options, progress=lambda step: console.print(f"timing {step}")))
+    target = out or model_path(model.series)
+    target.write_text(json.dumps(model.document(), indent=1) + "\n", encoding="utf-8")
+    slowest = sorted(model.calls.items(), key=lambda item: -item[1].seconds(50))[:5]
+    for name, cost in slowest:
+        console.print(
+            f"{name}: {cost.fixed_s * 1000:.1f} ms + {cost.per_record_s * 1000:.2f} ms per record"
+            f" ({cost.samples} calls)",
+            markup=False,
+        )
+    console.print(
+        f"wrote {target}: {len(model.calls)} calls of Odoo {model.server_version}", markup=False
+    )
+
+
+LATENCIES = ("fast", "real")
+
+
 @odoo_app.command("emulate")
 def emulate_command(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8069,
@@ -151,10 +192,25 @@ def emulate_command(
             "(a supervisor that bound the port, like the sandbox).",
         ),
     ] = None,
+    latency: Annotated[
+        str,
+        typer.Option(
+            help="fast (as fast as it can) or real (as slow as the measured real Odoo "
+            "of that version)."
+        ),
+    ] = "fast",
+    workers: Annotated[
+        int, typer.Option(min=1, help="With --latency real: calls answered at once.")
+    ] = 1,
 ) -> None:
     """Serve the Odoo emulator (JSON-RPC, XML-RPC, JSON-2) on 127.0.0.1."""
     if version not in ("16", "17", "18", "19"):
         raise UsageError(f"--version must be 16, 17, 18 or 19, not {version!r}")
+    if latency not in LATENCIES:
+        raise UsageError(f"--latency must be fast or real, not {latency!r}")
+    from storelink.odoo.latency import load_model
+
+    model = load_model(version).with_workers(workers) if latency == "real" else None
     sock: socket.socket | None = None
     if fd is not None:
         try:
@@ -164,7 +220,8 @@ def emulate_command(
         port = int(sock.getsockname()[1])
     # the emulator belongs to the sandbox part, above this one: looked up, not imported
     emulator: Any = importlib.import_module("storelink.emulator")
-    console.print(f"Odoo {version} emulator on http://127.0.0.1:{port} (database storelink)")
-    result = emulator.serve(port=port, version=version, sock=sock)
+    pace = f", real latency ({workers} worker{'s' if workers > 1 else ''})" if model else ""
+    console.print(f"Odoo {version} emulator on http://127.0.0.1:{port} (database storelink{pace})")
+    result = emulator.serve(port=port, version=version, sock=sock, latency=model)
     if asyncio.iscoroutine(result):
         asyncio.run(result)

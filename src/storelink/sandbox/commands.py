@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError as PydanticValidationError
 from rich.console import Console
 
+from storelink.config import load_settings
 from storelink.config.sections import OdooSettings
 from storelink.errors import UsageError
 from storelink.sandbox.options import Defect, SandboxOptions
@@ -51,6 +52,17 @@ def sandbox(
     odoo_user: Annotated[str | None, typer.Option(help="Odoo login.")] = None,
     odoo_password: Annotated[str | None, typer.Option(help="Odoo password.")] = None,
     odoo_api_key: Annotated[str | None, typer.Option(help="Odoo API key.")] = None,
+    odoo_latency: Annotated[
+        str | None,
+        typer.Option(
+            help="The built-in emulator's speed: fast, or real (as slow as the measured real "
+            "Odoo). Default: odoo.emulator_latency of $STORELINK_CONFIG / the environment."
+        ),
+    ] = None,
+    odoo_workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="With --odoo-latency real: calls the emulator answers at once."),
+    ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     data_dir: Annotated[
         Path | None, typer.Option(help="Keep the databases here (default: a temporary dir).")
@@ -77,6 +89,7 @@ def sandbox(
     """
     from storelink.sandbox.runner import run_sandbox
 
+    configured = load_settings().odoo
     try:
         odoo = OdooSettings(
             url=odoo_url,
@@ -84,6 +97,8 @@ def sandbox(
             user=odoo_user,
             password=odoo_password,
             api_key=odoo_api_key,
+            emulator_latency=odoo_latency or configured.emulator_latency,
+            emulator_workers=odoo_workers or configured.emulator_workers,
         )
     except PydanticValidationError as exc:
         problems = [f"--odoo-*: {e['msg']}" for e in exc.errors()]

@@ -28,6 +28,7 @@ from storelink.errors import OdooError, UsageError
 from storelink.hub import bind
 from storelink.model import Price, PriceScopeKind, StockPosition, utcnow
 from storelink.odoo import OdooConnector, check, open_connector
+from storelink.odoo.latency import load_model
 from storelink.ops import async_client
 from storelink.sandbox.cleanup import CleanupResult, clean_up
 from storelink.sandbox.estate import Estate
@@ -38,6 +39,8 @@ from storelink.sandbox.verify import TxnKey
 PAGE = 2000
 #: how long the emulator process may take to answer its health check
 EMULATOR_START_S = 30.0
+#: the Odoo version the sandbox's own emulator plays
+EMULATED = "17"
 
 
 def _key(reference: object, amount: object, separator: str, prefix: str) -> TxnKey | None:
@@ -54,9 +57,11 @@ def _key(reference: object, amount: object, separator: str, prefix: str) -> TxnK
 class ConnectedOdoo:
     """An :class:`~storelink.sandbox.estate_run.OdooSide` over a connector."""
 
-    def __init__(self, settings: OdooSettings, connector: OdooConnector) -> None:
+    def __init__(self, settings: OdooSettings, connector: OdooConnector, name: str) -> None:
         self.settings = settings
         self.connector = connector
+        #: which Odoo this is: ``real 17.0-20240709``, ``emulator 17 (fast)`` …
+        self.name = name
         #: Odoo before the run wrote (see :mod:`storelink.sandbox.ledger`)
         self.snapshot: Snapshot | None = None
 
@@ -164,11 +169,15 @@ class ConnectedOdoo:
 
 
 @asynccontextmanager
-async def emulator_process(version: str = "17") -> AsyncIterator[str]:
+async def emulator_process(
+    version: str = "17", *, latency: str = "fast", workers: int = 1
+) -> AsyncIterator[str]:
     """``storelink odoo emulate`` in a child process on a free loopback port; yields its URL.
 
     A process of its own gives the emulator the machine's second core: in the
     sandbox's one event loop it would compete with the hub and every agent.
+    ``latency="real"`` makes it answer as slowly as the measured real Odoo
+    (``workers`` calls at once).
     """
     # the child serves on a socket bound here: no other program can take the port between
     # choosing it and the child listening on it
@@ -184,6 +193,10 @@ async def emulator_process(version: str = "17") -> AsyncIterator[str]:
             str(listener.fileno()),
             "--version",
             version,
+            "--latency",
+            latency,
+            "--workers",
+            str(workers),
             pass_fds=(listener.fileno(),),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
@@ -225,9 +238,17 @@ async def open_odoo_side(settings: OdooSettings) -> AsyncIterator[ConnectedOdoo]
                 "the Odoo at --odoo-url is not ready for the sandbox", problems=readiness.problems
             )
         async with open_connector(settings) as connector:
-            yield ConnectedOdoo(settings, connector)
+            server = await connector.client.backend.version()
+            name = f"real {server.get('server_version', connector.version)}"
+            yield ConnectedOdoo(settings, connector, name)
         return
-    async with emulator_process() as url:
+    version, latency = EMULATED, settings.emulator_latency
+    name = f"emulator {version} (fast)"
+    if latency == "real":
+        # a version never measured fails here, in one line, not in the child process
+        model = load_model(version).with_workers(settings.emulator_workers)
+        name = f"emulator {version} ({model.describe()})"
+    async with emulator_process(version, latency=latency, workers=settings.emulator_workers) as url:
         served = OdooSettings.model_validate(
             {
                 **settings.model_dump(exclude={"url", "database", "user", "password"}),
@@ -238,4 +259,4 @@ async def open_odoo_side(settings: OdooSettings) -> AsyncIterator[ConnectedOdoo]
             }
         )
         async with open_connector(served) as connector:
-            yield ConnectedOdoo(served, connector)
+            yield ConnectedOdoo(served, connector, name)

@@ -67,10 +67,11 @@ def report_document(
     elapsed_s: float,
     odoo_round_trips: int | None,
     cleanup: dict[str, Any] | None = None,
+    odoo: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready report of one run."""
+    """The JSON-ready report of one run; ``odoo`` names the Odoo it ran against."""
     ran = {c.name for c in verification.checks if c.status != "not_run"}
-    document: dict[str, Any] = {}
+    document: dict[str, Any] = {"odoo": odoo}
     for key in COUNT_KEYS:
         producer = _PRODUCED_BY.get(key)
         document[key] = (
@@ -105,7 +106,7 @@ def print_summary(console: Console, verification: Verification, document: dict[s
         checks.add_row(check.name, f"[{style[check.status]}]{check.status}[/]", check.summary)
     console.print(checks)
     counts = Table(show_header=False, box=None, padding=(0, 2))
-    for key in (*COUNT_KEYS, "elapsed_s", "odoo_round_trips"):
+    for key in ("odoo", *COUNT_KEYS, "elapsed_s", "odoo_round_trips"):
         value = document.get(key)
         counts.add_row(key, "n/a" if value is None else str(value))
     console.print(counts)

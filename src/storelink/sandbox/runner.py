@@ -126,6 +126,7 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
     round_trips: int | None = None
     stats = RunStats()
     cleanup: CleanupResult | None = None
+    odoo_name: str | None = None
     if missing:
         for module, role in missing.items():
             console.print(f"[yellow]cannot trade:[/] {module} ({role}) is not installed")
@@ -135,6 +136,7 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
         from storelink.sandbox.odoo_side import open_odoo_side
 
         async with open_odoo_side(options.odoo) as odoo:
+            odoo_name = odoo.name
             estate = generate_estate(
                 stores=options.stores,
                 seed=options.seed,
@@ -167,6 +169,7 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
         elapsed_s=time.monotonic() - started,
         odoo_round_trips=round_trips,
         cleanup=cleanup.document() if cleanup is not None else None,
+        odoo=odoo_name,
     )
     print_summary(console, verification, document)
     if cleanup is not None:

@@ -111,6 +111,19 @@ def decode(path: str, request: bytes, status: int, answer: bytes) -> dict[str, A
     }
 
 
+def read_back(
+    response: httpx2.Response, content: bytes, request: httpx2.Request
+) -> httpx2.Response:
+    """``response`` again around its already-read ``content`` (for a wrapping transport)."""
+    # the content is already decoded: drop the headers that described its encoding
+    headers = [
+        (name, value)
+        for name, value in response.headers.items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx2.Response(response.status_code, headers=headers, content=content, request=request)
+
+
 class RecordingTransport(httpx2.AsyncBaseTransport):
     """Passes requests to ``inner`` and records each exchange on ``tape``."""
 
@@ -123,15 +136,7 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         content = await response.aread()
         self.tape.add(decode(request.url.path, body, response.status_code, content))
-        # the content is already decoded: drop the headers that described its encoding
-        headers = [
-            (name, value)
-            for name, value in response.headers.items()
-            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-        ]
-        return httpx2.Response(
-            response.status_code, headers=headers, content=content, request=request
-        )
+        return read_back(response, content, request)
 
     async def aclose(self) -> None:
         """Leave ``inner`` open (see the module docstring); :meth:`close_inner` closes it."""
