@@ -14,6 +14,7 @@ from prometheus_client import Counter, Histogram
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from storelink.api.problems import busy_response, is_saturation
 from storelink.ops.logging import bind_correlation, clear_context, get_logger
 from storelink.ops.metrics import REGISTRY
 from storelink.ops.tracing import current_traceparent, extract, tracer
@@ -67,9 +68,12 @@ class ObserveRequests:
             traceparent = current_traceparent()
             bind_correlation(correlation_id, traceparent=traceparent)
 
+            responded = False
+
             async def send_with_ids(message: Message) -> None:
-                nonlocal status
+                nonlocal status, responded
                 if message["type"] == "http.response.start":
+                    responded = True
                     status = int(message["status"])
                     out = MutableHeaders(scope=message)
                     out[CORRELATION_HEADER] = correlation_id
@@ -79,9 +83,12 @@ class ObserveRequests:
 
             try:
                 await self.app(scope, receive, send_with_ids)
-            except Exception:
-                _log.exception("request failed", method=method, path=path)
-                raise
+            except Exception as exc:
+                # saturation met in a middleware (idempotency, rate limits) is backpressure too
+                if not is_saturation(exc) or responded:
+                    _log.exception("request failed", method=method, path=path)
+                    raise
+                await busy_response(path, exc)(scope, receive, send_with_ids)
             finally:
                 route = _route_template(scope)
                 elapsed = time.perf_counter() - started

@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storelink import errors
@@ -208,6 +210,37 @@ def _allowed_methods(request: Request) -> set[str]:
     return methods
 
 
+#: seconds a client is asked to wait when the hub is saturated
+BUSY_RETRY_AFTER_S = 1
+
+
+def is_saturation(exc: Exception) -> bool:
+    """The hub is out of capacity, not broken: SQLite's writer turn or the pool ran out."""
+    if isinstance(exc, SQLAlchemyTimeoutError):  # QueuePool limit reached, connection timed out
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def busy_response(path: str, exc: Exception) -> JSONResponse:
+    """503 with ``Retry-After``: what a saturated hub answers instead of a 500."""
+    _log.warning("hub saturated", path=path, error=type(exc).__name__)
+    return problem_response(
+        503,
+        "Hub busy",
+        detail="the hub is at capacity right now; retry after the given seconds",
+        type_=TYPE_BASE + "busy",
+        instance=path,
+        headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+    )
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Saturation answers 503 with ``Retry-After`` (clients back off); anything else is a 500."""
+    if not is_saturation(exc):
+        return await _unexpected(request, exc)
+    return busy_response(request.url.path, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     _log.exception("unhandled error", path=request.url.path, error=type(exc).__name__)
     return problem_response(
@@ -223,6 +256,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.StorelinkError, _storelink_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(SQLAlchemyTimeoutError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -3,7 +3,9 @@
 :class:`HttpHubClient` speaks the hub's ``/v1/sync`` API with an OAuth2
 client-credentials token; tests can plug in any :class:`HubClient`.
 Anything that means "try again later" (no connection, timeout, 5xx, 429)
-becomes :class:`~storelink.errors.HubUnreachableError`.
+becomes :class:`~storelink.errors.HubUnreachableError`, carrying the hub's
+``Retry-After`` as ``retry_after_s`` when it sent one (a saturated hub answers
+503 with it); the agent's loop waits at least that long.
 """
 
 from __future__ import annotations
@@ -123,8 +125,22 @@ def _raise_for(response: httpx2.Response, path: str) -> None:
     if status == 410 or (status == 409 and "cursor" in detail.lower()):
         raise CursorExpiredError(detail, path=path)
     if status >= 500 or status in (408, 429):
-        raise HubUnreachableError(f"hub answered {status}: {detail}", path=path, status=status)
+        raise HubUnreachableError(
+            f"hub answered {status}: {detail}",
+            path=path,
+            status=status,
+            retry_after_s=_retry_after(response),
+        )
     raise SyncError(f"hub refused {path} with {status}: {detail}", path=path, status=status)
+
+
+def _retry_after(response: httpx2.Response) -> float | None:
+    """``Retry-After`` in seconds (the delay form; a date or garbage counts as absent)."""
+    value = response.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _detail(response: httpx2.Response) -> str:

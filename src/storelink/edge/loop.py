@@ -13,6 +13,13 @@ from storelink.sync.backoff import Backoff
 _log = get_logger("storelink.edge")
 
 
+def retry_delay(exc: StorelinkError, backoff: Backoff) -> float:
+    """The backoff's next delay, but never sooner than the hub's ``Retry-After``."""
+    asked = exc.context.get("retry_after_s")
+    delay = backoff.next_delay()
+    return max(delay, float(asked)) if isinstance(asked, int | float) else delay
+
+
 async def repeat(
     name: str,
     run_once: Callable[[], Awaitable[int]],
@@ -30,7 +37,7 @@ async def repeat(
             done = await run_once()
         except StorelinkError as exc:
             failed = True
-            delay = backoff.next_delay()
+            delay = retry_delay(exc, backoff)
             _log.warning(f"{name} failed", error=str(exc), retry_in_s=round(delay, 3))
         else:
             backoff.reset()
