@@ -278,11 +278,9 @@ def start_emulator(port: int, latency: str) -> subprocess.Popen[bytes]:
 
 
 def emulator_name(latency: str) -> str:
-    if latency == "fast":
-        return "emulator 17 (fast)"
-    from storelink.odoo.latency import load_model
+    from storelink.odoo.latency import emulator_label, emulator_model
 
-    return f"emulator 17 ({load_model('17').describe()})"
+    return emulator_label("17", emulator_model("17", latency))
 
 
 async def wait_http(url: str) -> None:

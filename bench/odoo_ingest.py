@@ -47,7 +47,7 @@ from storelink.config import load_settings
 from storelink.config.sections import OdooSettings
 from storelink.model import Payment, PaymentMethod, Product, Sale, SaleLine, StockPosition, Store
 from storelink.odoo import OdooConnector, open_connector
-from storelink.odoo.latency import LatencyModel, load_model
+from storelink.odoo.latency import LatencyModel, emulator_label, emulator_model
 from storelink.odoo.sales import ticket_of_sale
 
 STORE = Store(code="BNCH", name="Bench store", location="BNCH")
@@ -335,12 +335,11 @@ async def odoo_settings(args: argparse.Namespace) -> AsyncIterator[tuple[OdooSet
 
 def latency_model(args: argparse.Namespace) -> LatencyModel | None:
     """The measured model the emulator answers with under ``--latency real``."""
-    return load_model(args.version).with_workers(args.workers) if args.latency == "real" else None
+    return emulator_model(args.version, args.latency, args.workers)
 
 
 def emulator_name(args: argparse.Namespace) -> str:
-    model = latency_model(args)
-    return f"emulator {args.version} ({model.describe() if model else 'fast'})"
+    return emulator_label(args.version, latency_model(args))
 
 
 async def measure(

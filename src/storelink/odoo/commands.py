@@ -208,9 +208,9 @@ def emulate_command(
         raise UsageError(f"--version must be 16, 17, 18 or 19, not {version!r}")
     if latency not in LATENCIES:
         raise UsageError(f"--latency must be fast or real, not {latency!r}")
-    from storelink.odoo.latency import load_model
+    from storelink.odoo.latency import emulator_model
 
-    model = load_model(version).with_workers(workers) if latency == "real" else None
+    model = emulator_model(version, latency, workers)
     sock: socket.socket | None = None
     if fd is not None:
         try:
@@ -220,7 +220,7 @@ def emulate_command(
         port = int(sock.getsockname()[1])
     # the emulator belongs to the sandbox part, above this one: looked up, not imported
     emulator: Any = importlib.import_module("storelink.emulator")
-    pace = f", real latency ({workers} worker{'s' if workers > 1 else ''})" if model else ""
+    pace = f", {model.describe()}" if model is not None else ""
     console.print(f"Odoo {version} emulator on http://127.0.0.1:{port} (database storelink{pace})")
     result = emulator.serve(port=port, version=version, sock=sock, latency=model)
     if asyncio.iscoroutine(result):

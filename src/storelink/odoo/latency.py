@@ -219,3 +219,13 @@ def load_model(series: str) -> LatencyModel:
             series=series,
         )
     return LatencyModel.from_document(json.loads(resource.read_text(encoding="utf-8")))
+
+
+def emulator_model(version: str, latency: str, workers: int = 1) -> LatencyModel | None:
+    """What an emulator of ``version`` answers with: None for ``fast``, else the measured model."""
+    return load_model(version).with_workers(workers) if latency == "real" else None
+
+
+def emulator_label(version: str, model: LatencyModel | None) -> str:
+    """How reports name that emulator: ``emulator 17 (fast)``, ``emulator 17 (real latency …)``."""
+    return f"emulator {version} ({model.describe() if model is not None else 'fast'})"

@@ -28,7 +28,7 @@ from storelink.errors import OdooError, UsageError
 from storelink.hub import bind
 from storelink.model import Price, PriceScopeKind, StockPosition, utcnow
 from storelink.odoo import OdooConnector, check, open_connector
-from storelink.odoo.latency import load_model
+from storelink.odoo.latency import emulator_label, emulator_model
 from storelink.ops import async_client
 from storelink.sandbox.cleanup import CleanupResult, clean_up
 from storelink.sandbox.estate import Estate
@@ -243,11 +243,8 @@ async def open_odoo_side(settings: OdooSettings) -> AsyncIterator[ConnectedOdoo]
             yield ConnectedOdoo(settings, connector, name)
         return
     version, latency = EMULATED, settings.emulator_latency
-    name = f"emulator {version} (fast)"
-    if latency == "real":
-        # a version never measured fails here, in one line, not in the child process
-        model = load_model(version).with_workers(settings.emulator_workers)
-        name = f"emulator {version} ({model.describe()})"
+    # a version never measured fails here, in one line, not in the child process
+    name = emulator_label(version, emulator_model(version, latency, settings.emulator_workers))
     async with emulator_process(version, latency=latency, workers=settings.emulator_workers) as url:
         served = OdooSettings.model_validate(
             {
