@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,8 +20,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from storelink.config import describe, load_settings
-from storelink.errors import ConfigError, StorelinkError
+from storelink.config import Settings, describe, load_settings
+from storelink.errors import ConfigError, StorelinkError, UsageError
 
 #: the module that adds each part's top-level command via ``register(app)``
 PART_COMMANDS: dict[str, str] = {
@@ -95,27 +97,143 @@ def schema_export(directory: Annotated[Path, typer.Argument(help="Output directo
 
 
 @hub_app.command("serve")
-def hub_serve(config: ConfigOption = None) -> None:
+def hub_serve(
+    config: ConfigOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Hub worker processes sharing api.port (more than 1 needs PostgreSQL and NATS).",
+        ),
+    ] = 1,
+    reuse_port: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-port", help="Bind with SO_REUSEPORT: separate hub serve processes share it."
+        ),
+    ] = False,
+    listen_fd: Annotated[int | None, typer.Option("--listen-fd", hidden=True)] = None,
+    supervisor_pid: Annotated[int | None, typer.Option("--supervisor-pid", hidden=True)] = None,
+) -> None:
     """Run the hub: the API and its workers, until Ctrl-C or SIGTERM.
 
     Workers: the outbox relay, webhook fan-out and delivery, and, when Odoo is
     configured, change capture, channel order sync and the store-sync drain
     (they wait for Odoo while it is unreachable). Migrates the database first.
+
+    With --workers N this process migrates, binds api.port and keeps N hub processes
+    serving on that one socket (PostgreSQL and NATS only): a worker that dies is
+    restarted, SIGTERM stops them all. See docs/scale-out.md.
     """
+    # the hidden --listen-fd / --supervisor-pid are how the supervisor starts each worker
+    settings = load_settings(config)
+    if workers > 1:
+        if listen_fd is not None:
+            raise UsageError("hub serve: --workers and --listen-fd exclude each other")
+        _require_shared_backends(settings, workers)
+        asyncio.run(_supervise(settings, config, workers, reuse_port=reuse_port))
+        return
+    asyncio.run(_serve_one(settings, listen_fd, reuse_port=reuse_port, supervisor=supervisor_pid))
+
+
+def _require_shared_backends(settings: Settings, workers: int) -> None:
+    """Several hub processes share one PostgreSQL and one NATS JetStream, or none at all."""
+    problems = []
+    if not settings.effective_database_url.startswith("postgresql"):
+        problems.append(f"database_url is SQLite ({settings.effective_database_url})")
+    if settings.bus_url == "embedded":
+        problems.append("bus_url is the embedded event log")
+    if problems:
+        raise UsageError(
+            f"hub serve --workers {workers}: worker processes must share one PostgreSQL and one"
+            f" NATS JetStream, but {' and '.join(problems)}; set database_url to"
+            " postgresql+psycopg://... and bus_url to nats://..."
+        )
+
+
+def _listen(settings: Settings, *, reuse_port: bool) -> socket.socket:
+    from storelink.ops.serving import bind
+
+    host, port = settings.api.host, settings.api.port
+    try:
+        return bind(host, port, reuse_port=reuse_port)
+    except OSError as exc:
+        raise ConfigError(f"api.port: cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
+async def _serve_one(
+    settings: Settings, listen_fd: int | None, *, reuse_port: bool, supervisor: int | None
+) -> None:
+    """One hub process: on the inherited socket ``listen_fd``, on its own ``SO_REUSEPORT``
+    socket, or on ``api.host:port`` as the hub binds it."""
     from storelink.hub import Hub
     from storelink.ops import stop_on_signals
+    from storelink.ops.supervisor import stop_when_orphaned
 
-    settings = load_settings(config)
-
-    async def main() -> None:
-        stop = stop_on_signals()
-        async with Hub(settings) as hub:
-            workers = ", ".join(type(w).__name__ for w in hub.workers)
+    stop = stop_on_signals()
+    watch = asyncio.create_task(stop_when_orphaned(supervisor, stop)) if supervisor else None
+    sock: socket.socket | None = None
+    if listen_fd is not None:
+        sock = socket.socket(fileno=listen_fd)
+    elif reuse_port:
+        sock = _listen(settings, reuse_port=True)
+    try:
+        async with Hub(settings, listen_socket=sock) as hub:
+            workers = ", ".join(getattr(w, "label", type(w).__name__) for w in hub.workers)
             console.print(f"hub serving on {hub.url} (workers: {workers})", highlight=False)
             await hub.run(stop)
-        console.print("hub stopped")
+    finally:
+        if watch is not None:
+            watch.cancel()
+        if sock is not None:
+            sock.close()
+    console.print("hub stopped")
 
-    asyncio.run(main())
+
+async def _supervise(
+    settings: Settings, config: Path | None, workers: int, *, reuse_port: bool
+) -> None:
+    """Migrate, create the streams, bind, then keep ``workers`` hub processes running."""
+    from storelink.ops import configure_logging, stop_on_signals
+    from storelink.ops.supervisor import Supervisor
+
+    configure_logging(settings.observability)
+    stop = stop_on_signals()
+    # once here rather than racing in every worker: the schema and the streams they share
+    await _prepare_shared(settings)
+    sock = _listen(settings, reuse_port=reuse_port)
+    supervisor_pid = str(os.getpid())
+
+    def command(fd: int) -> list[str]:
+        line = [sys.executable, "-m", "storelink.cli", "hub", "serve", "--listen-fd", str(fd)]
+        line += ["--supervisor-pid", supervisor_pid]
+        return line + (["--config", str(config)] if config is not None else [])
+
+    def say(line: str) -> None:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+    host, port = sock.getsockname()[:2]
+    say(f"hub supervisor {supervisor_pid} on http://{host}:{port}: {workers} worker processes")
+    try:
+        await Supervisor(command, workers, sock, say=say).run(stop)
+    finally:
+        sock.close()
+    say("hub stopped")
+
+
+async def _prepare_shared(settings: Settings) -> None:
+    from storelink.bus import open_event_log
+    from storelink.db import create_engine, upgrade
+
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await upgrade(engine)
+        event_log = await open_event_log(settings, engine)
+        await event_log.close()
+    finally:
+        await engine.dispose()
 
 
 def _register_parts(argv: list[str]) -> None:

@@ -41,9 +41,10 @@ transport errors are chained to their cause with ``raise … from exc``.
     │   │   ├── StaleTimestampError  webhook-timestamp outside the 5-minute tolerance
     │   │   └── ReplayedWebhookError a webhook-id already accepted from that source
     │   └── DeliveryError            an outbound attempt failed
-    └── SyncError                    store agent <-> hub synchronisation
-        ├── HubUnreachableError      the hub cannot be reached right now (retryable)
-        └── CursorExpiredError       a delta cursor too old to resume from; resync in full
+    ├── SyncError                    store agent <-> hub synchronisation
+    │   ├── HubUnreachableError      the hub cannot be reached right now (retryable)
+    │   └── CursorExpiredError       a delta cursor too old to resume from; resync in full
+    └── SandboxError                 a sandbox run could not set up or drive its estate
 """
 
 from __future__ import annotations
@@ -252,3 +253,7 @@ class HubUnreachableError(SyncError):
 
 class CursorExpiredError(SyncError):
     """A delta cursor is older than the hub can resume from: the agent resyncs in full."""
+
+
+class SandboxError(StorelinkError):
+    """The sandbox could not set up or drive its simulated estate (a child process, a service)."""

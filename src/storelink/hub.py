@@ -13,6 +13,17 @@ uvicorn on ``settings.api.host:port``::
 Leaving the ``async with`` stops the workers, closes the server, the Odoo
 connection and the engine, so a fresh ``Hub`` on the same database is a real
 restart (what the sandbox does mid-run).
+
+Several hub processes on one PostgreSQL share the background work by leases
+(:mod:`storelink.db.leases`, named after ``hub.worker_id``): the drain writes only
+the stores it holds (:mod:`storelink.sync.store_leases`); change capture, the
+outbox relay and the webhook pruner run only in the elected leader of each
+(:mod:`storelink.ops.leadership`) — capture and the pruner would only repeat one
+another's work, and two relays publishing different outbox rows at once could
+reorder a key's events in the stream. Channel order sync and the webhook feed and
+dispatcher run in every process: orders are placed once whoever races
+(:mod:`storelink.odoo.orders`), and the bus and the dispatcher share their own work.
+One embedded hub simply wins every lease.
 """
 
 from __future__ import annotations
@@ -30,21 +41,58 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.bus import EventLog, Relay, open_event_log
 from storelink.config import Settings
-from storelink.config.sections import BusSettings, OdooSettings
+from storelink.config.sections import BusSettings, HubSettings, OdooSettings
 from storelink.db import create_engine, upgrade
+from storelink.db.leases import LeaseStore
 from storelink.errors import OdooError
 from storelink.odoo import ChangeCapture, OdooConnector, OrderSync, open_connector
 from storelink.ops import get_logger
+from storelink.ops.identity import worker_id
+from storelink.ops.leadership import Leadership
 from storelink.ops.serving import bind, serve_app
 from storelink.ops.workers import Worker, run_all, supervise
 from storelink.sync import Drain
 from storelink.sync.connector_writer import ConnectorWriter
+from storelink.sync.store_leases import StoreLeases
 from storelink.webhooks import Dispatcher, Pruner, SecretBox
 from storelink.webhooks.feed import WebhookFeed
 
 log = get_logger("storelink.hub")
 
 __all__ = ["Hub", "OdooLink", "Worker", "bind", "serve_app", "supervise"]
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """How this hub process shares work with the others on its database: its leases and its
+    name in them (one embedded hub is alone and takes every lease)."""
+
+    leases: LeaseStore
+    holder: str
+    settings: HubSettings = field(default_factory=HubSettings)
+
+    @classmethod
+    def of(cls, engine: AsyncEngine, settings: HubSettings) -> Sharing:
+        return cls(LeaseStore(engine), worker_id(settings.worker_id), settings)
+
+    def leader(self, name: str, worker: Worker) -> Leadership:
+        """``worker``, run only while this process leads ``name``."""
+        return Leadership(
+            worker,
+            self.leases,
+            name,
+            self.holder,
+            ttl_s=self.settings.lease_ttl_s,
+            renew_s=self.settings.renew_s,
+        )
+
+    def store_leases(self) -> StoreLeases:
+        return StoreLeases(
+            self.leases,
+            self.holder,
+            ttl_s=self.settings.lease_ttl_s,
+            renew_s=self.settings.renew_s,
+        )
 
 
 class OdooLink:
@@ -65,14 +113,17 @@ class OdooLink:
         transport: Callable[[], httpx2.AsyncBaseTransport] | None = None,
         retry_s: float = 1.0,
         bus: BusSettings | None = None,
+        sharing: Sharing | None = None,
     ) -> None:
         self.settings = settings
         self.bus = bus or BusSettings()
         self.engine = engine
+        self.sharing = sharing or Sharing.of(engine, HubSettings())
         self.log = event_log
         self.transport = transport
         self.retry_s = retry_s
         self.connector: OdooConnector | None = None
+        self.capture: ChangeCapture | None = None
         self.workers: list[Worker] = []
         self._stack = AsyncExitStack()
 
@@ -91,10 +142,17 @@ class OdooLink:
             log.warning("hub.odoo_unreachable", error=str(exc), retry_in_s=self.retry_s)
             return False
         self.connector = connector
+        self.capture = ChangeCapture(
+            self.engine, connector, interval_s=self.settings.poll_interval_s
+        )
         self.workers = [
-            ChangeCapture(self.engine, connector, interval_s=self.settings.poll_interval_s),
+            self.sharing.leader("change-capture", self.capture),
             OrderSync(self.log, self.engine, connector, bus=self.bus),
-            Drain(self.engine, ConnectorWriter(connector)),
+            Drain(
+                self.engine,
+                ConnectorWriter(connector),
+                leases=self.sharing.store_leases(),
+            ),
         ]
         log.info("hub.odoo_connected", version=connector.version, protocol=connector.protocol)
         return True
@@ -102,10 +160,7 @@ class OdooLink:
     @property
     def capture_failing(self) -> dict[str, str]:
         """Feeds change capture could not capture on its last pass, with why."""
-        for worker in self.workers:
-            if isinstance(worker, ChangeCapture):
-                return dict(worker.failing)
-        return {}
+        return dict(self.capture.failing) if self.capture is not None else {}
 
     async def run_once(self) -> int:
         if not await self.connect():
@@ -195,7 +250,13 @@ class Hub:
             event_log, engine, dispatcher, ack_wait_s=self.settings.bus.ack_wait_s
         )
         pruner = Pruner.from_settings(engine, self.settings.webhooks)
-        self.workers = [Relay(engine, event_log), fanout_worker, dispatcher, pruner]
+        sharing = Sharing.of(engine, self.settings.hub)
+        self.workers = [
+            sharing.leader("relay", Relay(engine, event_log)),
+            fanout_worker,
+            dispatcher,
+            sharing.leader("webhook-pruner", pruner),
+        ]
         if self.settings.odoo.url is not None:
             odoo = OdooLink(
                 self.settings.odoo,
@@ -203,6 +264,7 @@ class Hub:
                 event_log,
                 transport=self.odoo_transport,
                 bus=self.settings.bus,
+                sharing=sharing,
             )
             self._stack.push_async_callback(odoo.aclose)
             self.odoo = odoo

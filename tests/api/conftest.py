@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx2
 import pytest
@@ -13,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.api import HubState, Principal, Role, create_app
 from storelink.config import Settings
+from tests.services import port_open, unavailable
+
+REDIS_URL = os.environ.get("STORELINK_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 class FakeClock:
@@ -84,3 +89,12 @@ def auth(hub: HubState) -> Minter:
         return {"Authorization": f"Bearer {issued.access_token}"}
 
     return mint
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The real Redis (skipped locally when absent, fails in CI)."""
+    where = urlsplit(REDIS_URL)
+    if not port_open(where.hostname or "127.0.0.1", where.port or 6379):
+        unavailable("Redis")
+    return REDIS_URL

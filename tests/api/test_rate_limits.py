@@ -9,22 +9,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.api import HubState, Principal, Role
 from storelink.api.ratelimit import Rate, RateLimiter
+from storelink.api.ratelimit.backends import MemoryBackend
 from storelink.config import Settings
 from tests.api.conftest import FakeClock, make_app
 
 
-def test_bucket_arithmetic() -> None:
+async def test_bucket_arithmetic() -> None:
     now = [0.0]
-    limiter = RateLimiter(lambda: now[0])
+    limiter = RateLimiter(MemoryBackend(), lambda: now[0])
     rate = Rate(per_s=2, burst=3)
-    allowed = [limiter.take("c", rate).allowed for _ in range(5)]
+    allowed = [(await limiter.take("c", rate)).allowed for _ in range(5)]
     assert allowed == [True, True, True, False, False]
-    refused = limiter.take("c", rate)
+    refused = await limiter.take("c", rate)
     assert refused.retry_after_s == 1 and refused.remaining == 0
     now[0] += 0.5  # one token back
-    assert limiter.take("c", rate).allowed
-    assert not limiter.take("c", rate).allowed
-    assert limiter.take("other", rate).allowed  # buckets are per client
+    assert (await limiter.take("c", rate)).allowed
+    assert not (await limiter.take("c", rate)).allowed
+    assert (await limiter.take("other", rate)).allowed  # buckets are per client
 
 
 async def test_exact_429_counts_with_role_and_client_limits(

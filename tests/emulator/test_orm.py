@@ -393,3 +393,28 @@ async def test_write_date_reads_to_the_second_but_compares_exactly() -> None:
             "res.partner", "search", [("write_date", "=", "2026-01-02 03:04:05"), mine]
         )
         assert exact == []
+
+
+async def test_in_leaf_picks_candidates_by_value_not_by_scanning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch's ``ref in [...]`` lookup must cost what it finds, not every record held (the
+    connector's duplicate check before each POS batch; Odoo answers it from an index)."""
+    import storelink.emulator.orm as orm
+
+    checked: list[int] = []
+    original = orm.matches
+
+    def counting(term: Any, model: str, record: Any, env: Any) -> bool:
+        checked.append(record["id"])
+        return original(term, model, record, env)
+
+    async for served in running(OdooEmulator(version="17")):
+        await served.execute("res.partner", "create", [{"name": f"P{i}"} for i in range(40)])
+        await _partners(served)
+        monkeypatch.setattr(orm, "matches", counting)
+        found = await _names(
+            served, [("city", "in", ["Lyon", "Nice"])], context={"active_test": False}
+        )
+        assert set(found) == {"Alice Martin", "carol martin", "Dan Archived"}
+        assert len(checked) == 3  # only the records holding one of the values were looked at

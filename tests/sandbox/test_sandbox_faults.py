@@ -75,7 +75,7 @@ def test_bad_schedules_name_the_fault(text: str, problem: str) -> None:
 def test_not_toml_and_unknown_spec() -> None:
     with pytest.raises(UsageError, match="not valid TOML"):
         parse_schedule("[[fault", format="toml")
-    with pytest.raises(UsageError, match="neither default, none"):
+    with pytest.raises(UsageError, match="neither default, chaos, none"):
         load_schedule("/nonexistent/faults.toml", ["S001"], seed=1)
     assert load_schedule("none", ["S001"], seed=1) == FaultSchedule(())
 
@@ -115,3 +115,61 @@ def test_cursor_hands_out_each_transition_once_in_order() -> None:
     closing = cursor.closing()
     assert [(t.at, t.begins) for t in closing] == [(0.3, False)]
     assert cursor.due(1.0) == []  # the restart never fires once the run has ended
+
+
+CHAOS_TOML = """
+[[fault]]
+kind = "kill_worker"
+at = 0.3
+worker = 1
+
+[[fault]]
+kind = "kill_agent"
+at = 0.4
+
+[[fault]]
+kind = "odoo_partition"
+start = 0.5
+end = 0.6
+
+[[fault]]
+kind = "bus_restart"
+at = 0.7
+pause = 0.5
+"""
+
+
+def test_process_faults_parse_and_need_scale_out() -> None:
+    schedule = parse_schedule(CHAOS_TOML, format="toml")
+    assert [f.kind for f in schedule.faults] == [
+        "kill_worker",
+        "kill_agent",
+        "odoo_partition",
+        "bus_restart",
+    ]
+    assert schedule.kills == 3  # the partition is a window, not a kill
+    schedule.check_against(["S001"], ["flaky"], hub_workers=2)
+    with pytest.raises(UsageError) as one_process:
+        schedule.check_against(["S001"], ["flaky"])
+    assert one_process.value.problems == [
+        f"fault[{n}]: {kind} needs --scale-out (processes to kill)"
+        for n, kind in enumerate(["kill_worker", "kill_agent", "odoo_partition", "bus_restart"])
+    ]
+    with pytest.raises(UsageError) as too_few:
+        schedule.check_against(["S001"], ["flaky"], hub_workers=1)
+    assert too_few.value.problems == ["fault[0]: no hub worker 1 (have 1)"]
+
+
+def test_chaos_schedule_is_the_default_plus_thirty_kills_spread_over_the_run() -> None:
+    stores = [f"S{n:03d}" for n in range(1, 21)]
+    schedule = load_schedule("chaos", stores, seed=3)
+    assert schedule == load_schedule("chaos", stores, seed=3)
+    assert set(default_schedule(stores, 3).faults) <= set(schedule.faults)
+    assert schedule.kills >= 30
+    kinds = {f.kind for f in schedule.faults}
+    assert {"kill_worker", "kill_agent", "odoo_partition", "bus_restart"} <= kinds
+    moments = sorted(
+        f.at for f in schedule.faults if f.kind in ("kill_worker", "kill_agent", "bus_restart")
+    )
+    assert moments[0] < 0.1 and moments[-1] > 0.85  # over the whole trading, not in a burst
+    schedule.check_against(stores, ["flaky"], hub_workers=3)

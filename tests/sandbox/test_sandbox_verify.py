@@ -135,6 +135,7 @@ def test_missing_inputs_are_not_run_and_the_report_says_why(tmp_path: Path) -> N
         *COUNT_KEYS,
         "elapsed_s",
         "odoo_round_trips",
+        "kills",
         "passed",
         "failures",
         "cleanup",
@@ -190,3 +191,18 @@ def test_channel_orders_confirmed_once_pass_and_every_defect_fails() -> None:
         verify(replace(consistent(), channel=unread)), elapsed_s=1.0, odoo_round_trips=None
     )
     assert document["passed"] is False and document["channel_orders_in_odoo"] is None
+
+
+def test_a_server_error_fails_the_run_and_busy_answers_do_not() -> None:
+    """503/429 are backpressure (the client waits as asked); any other 5xx is a failure."""
+    busy = verify(replace(consistent(), http={"201": 90, "503": 7, "429": 2, "error": 3}))
+    assert busy.passed
+    assert (busy.counts["http_5xx"], busy.counts["http_503"], busy.counts["http_429"]) == (0, 7, 2)
+    broken = verify(replace(consistent(), http={"201": 90, "500": 2, "502": 1, "503": 7}))
+    assert not broken.passed
+    (check,) = [c for c in broken.checks if c.name == "no_server_errors"]
+    assert check.details == ("2 answers with status 500", "1 answers with status 502")
+    assert broken.counts["http_5xx"] == 3
+    assert report_document(broken, elapsed_s=1.0, odoo_round_trips=None)["http_5xx"] == 3
+    unknown = report_document(verify(consistent()), elapsed_s=1.0, odoo_round_trips=None)
+    assert unknown["http_5xx"] is None  # not counted is not zero

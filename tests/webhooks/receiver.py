@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import socket
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +98,26 @@ class Receiver:
             }
         )
         await send({"type": "http.response.body", "body": b"ok" if status < 300 else b"nope"})
+
+
+class Overlap:
+    """Wraps a receiver's ASGI app, recording how many requests per path overlap."""
+
+    def __init__(self, receiver: Receiver, *, answer_after_s: float = 0.01) -> None:
+        self.receiver = receiver
+        self.answer_after_s = answer_after_s
+        self.in_flight: Counter[str] = Counter()
+        self.most: Counter[str] = Counter()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        self.in_flight[path] += 1
+        self.most[path] = max(self.most[path], self.in_flight[path])
+        try:
+            await asyncio.sleep(self.answer_after_s)  # a receiver that takes a moment
+            await self.receiver(scope, receive, send)
+        finally:
+            self.in_flight[path] -= 1
 
 
 @contextlib.asynccontextmanager

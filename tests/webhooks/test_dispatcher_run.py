@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -23,33 +21,14 @@ from storelink.webhooks import (
 from storelink.webhooks.tables import webhook_attempts
 from storelink.webhooks.throttle import Throttle
 from tests.webhooks.conftest import price_event
-from tests.webhooks.receiver import Receiver, listen
-
-
-class _Overlap:
-    """Wraps a receiver's ASGI app, recording how many requests per path overlap."""
-
-    def __init__(self, receiver: Receiver) -> None:
-        self.receiver = receiver
-        self.in_flight: Counter[str] = Counter()
-        self.most: Counter[str] = Counter()
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        path = scope.get("path", "")
-        self.in_flight[path] += 1
-        self.most[path] = max(self.most[path], self.in_flight[path])
-        try:
-            await asyncio.sleep(0.01)  # a receiver that takes a moment to answer
-            await self.receiver(scope, receive, send)
-        finally:
-            self.in_flight[path] -= 1
+from tests.webhooks.receiver import Overlap, Receiver, listen
 
 
 async def test_run_drains_a_backlog_within_each_endpoints_concurrency(
     engine: AsyncEngine, endpoints: EndpointStore, dispatcher: Dispatcher, clock: ManualClock
 ) -> None:
     receiver = Receiver()
-    overlap = _Overlap(receiver)
+    overlap = Overlap(receiver)
     limits = {"/two": 2, "/three": 3}
     events = [price_event(version=v) for v in range(1, 31)]
     async with listen(overlap) as port:

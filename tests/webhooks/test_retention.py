@@ -186,7 +186,9 @@ async def test_the_hub_runs_the_pruner_with_the_configured_settings(
     )
     async with Hub(settings) as hub:
         assert hub.engine is not None
-        pruners = [w for w in hub.workers if isinstance(w, Pruner)]
+        # the pruner runs in the elected leader only: look inside its Leadership wrapper
+        workers = [getattr(w, "worker", w) for w in hub.workers]
+        pruners = [w for w in workers if isinstance(w, Pruner)]
         assert [(p.retention, p.interval_s) for p in pruners] == [(timedelta(days=2), 600)]
         store = EndpointStore(
             hub.engine,

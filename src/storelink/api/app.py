@@ -77,7 +77,7 @@ def create_app(
         if migrate:
             await upgrade(hub.engine)
         yield
-        hub.reader.close()
+        await hub.aclose()
         if own_engine:
             await hub.engine.dispose()
 

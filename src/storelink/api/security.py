@@ -50,7 +50,7 @@ async def authenticate(
     else:
         rate = None
     if rate is not None:
-        decision = state.rate_limiter.take(principal.client_id, rate)
+        decision = await state.rate_limiter.take(principal.client_id, rate)
         if not decision.allowed:
             raise RateLimitedError(
                 "rate limit exceeded",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,7 +11,7 @@ from datetime import datetime
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storelink.api.ratelimit import RateLimiter
+from storelink.api.ratelimit import RateLimiter, create_limiter
 from storelink.api.reads import Reader
 from storelink.api.tokens import SigningKeys, TokenService
 from storelink.config import Settings
@@ -20,6 +22,15 @@ from storelink.ops.pii import Cipher, Vault, load_vault_key
 Clock = Callable[[], datetime]
 
 
+def current_worker_id() -> str:
+    """This hub process's name among the workers sharing one database (claims' owner).
+
+    The one place that says it, to be pointed at the process-wide worker id
+    (``hub.worker_id`` / ``STORELINK_WORKER_ID``) once the hub has one.
+    """
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 @dataclass
 class HubState:
     settings: Settings
@@ -27,6 +38,8 @@ class HubState:
     health: Health = field(default_factory=Health)
     #: the hub's notion of now (tests pass a controllable clock)
     clock: Clock = utcnow
+    #: who holds this process's claims and leases (tests give two hubs two names)
+    worker_id: str = field(default_factory=current_worker_id)
     tokens: TokenService = field(init=False)
     rate_limiter: RateLimiter = field(init=False)
     vault: Vault = field(init=False)
@@ -45,9 +58,16 @@ class HubState:
             ttl_s=self.settings.api.token_ttl_s,
             clock=self.clock,
         )
-        self.rate_limiter = RateLimiter(lambda: self.clock().timestamp())
+        self.rate_limiter = create_limiter(
+            self.settings.api, self.engine, lambda: self.clock().timestamp()
+        )
         self.vault = Vault(cipher)
         self.reader = Reader(self.engine)
+
+    async def aclose(self) -> None:
+        """Release what the state opened itself (not the engine, which may be shared)."""
+        self.reader.close()
+        await self.rate_limiter.aclose()
 
 
 async def hub_state(request: Request) -> HubState:

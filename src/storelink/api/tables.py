@@ -1,4 +1,5 @@
-"""Tables of the api part: clients, keys, idempotency records, orders, returns, customers."""
+"""Tables of the api part: clients, keys, idempotency records, rate-limit buckets, orders,
+returns, customers."""
 
 from __future__ import annotations
 
@@ -51,12 +52,31 @@ api_idempotency = Table(
     Column("client_id", String(64), nullable=False),
     Column("key", String(255), nullable=False),
     Column("fingerprint", String(64), nullable=False),
+    #: in_progress, done, or unknown (the worker running it died; its outcome is unknown)
     Column("state", String(16), nullable=False),
     Column("status_code", Integer),
     Column("headers", Text),
     Column("body", LargeBinary),
     Column("created_at", UtcDateTime, nullable=False),
+    #: the worker holding an in-progress claim, for people reading the table
+    Column("owner", String(160)),
+    #: fencing token of the current holder: renewals and the final write need it
+    Column("lease_token", String(32)),
+    #: an in-progress claim not renewed by then may be taken over
+    Column("lease_expires_at", UtcDateTime),
     PrimaryKeyConstraint("client_id", "key", name="pk_api_idempotency"),
+)
+
+#: Token buckets shared by every hub worker (``api.rate_limit_backend = "database"``).
+api_rate_limit_buckets = Table(
+    "api_rate_limit_buckets",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    #: seconds since the epoch on the workers' clock; never moves back
+    Column("updated_s", Float, nullable=False),
+    #: whether the last request that touched the bucket got a token
+    Column("granted", Boolean, nullable=False),
 )
 
 #: Channel orders as captured; ``payload`` is the canonical Order JSON.

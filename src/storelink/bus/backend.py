@@ -3,8 +3,11 @@
 An :class:`EventLog` is an append-only log of :class:`~storelink.model.Event`
 envelopes read by named, durable consumer groups. Each group sees every event
 whose type matches its patterns, at least once, and never two un-acked
-deliveries of the same ``partitionkey`` at a time, so a failing event is not
-overtaken by a later one of the same aggregate while other keys keep flowing.
+deliveries of the same ``partitionkey`` at a time — across every process
+reading the group — so a failing event is not overtaken by a later one of the
+same aggregate while other keys keep flowing. (NATS: the keys sharing its
+partition wait with it, and a retried dead letter may run beside a later event
+of its key; see :mod:`storelink.bus.backends.nats`.)
 
 Two backends implement it (:mod:`storelink.bus.backends`): ``embedded`` (a
 SQLite log in its own file) and ``nats`` (NATS JetStream). One contract-test
@@ -120,7 +123,8 @@ class GroupStats:
     group: str
     #: events appended that the group has not yet acked (waiting or in flight)
     lag: int
-    #: deliveries handed out and neither acked nor timed out yet
+    #: deliveries handed out and neither acked nor timed out yet (NATS: also those a
+    #: process has received ahead of its next fetch)
     in_flight: int
     #: deliveries beyond the first, since the group was created
     redeliveries: int

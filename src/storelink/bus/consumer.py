@@ -5,7 +5,8 @@ calls ``handler(event)`` for each delivery and acks it. Effects happen once:
 an event id the group already handled (a redelivery, a relay duplicate, a
 replay) is acked without calling the handler, using the ``processed_events``
 table in the hub database. Up to ``concurrency`` handlers run at once, each on
-a different key. A failing handler is retried per the
+a different key; deliveries of one key in a batch are handled one after
+another. A failing handler is retried per the
 :class:`~storelink.bus.RetryPolicy`; when attempts run out the event goes to
 the dead letters with the last error.
 
@@ -131,21 +132,33 @@ class Consumer:
         await self.start()
         deliveries = await self.log.fetch(self.group, batch=self.batch, wait_s=self.fetch_wait_s)
         if self.concurrency == 1:
-            settled = [await self._handle(delivery) for delivery in deliveries]
+            settled = {id(delivery): await self._handle(delivery) for delivery in deliveries}
         else:
-            # A batch never holds two deliveries of one key, so handling it
-            # concurrently keeps the per-key order.
-            limit = asyncio.Semaphore(self.concurrency)
-
-            async def guarded(delivery: Delivery) -> bool:
-                async with limit:
-                    return await self._handle(delivery)
-
-            settled = list(await asyncio.gather(*(guarded(d) for d in deliveries)))
-        done = [delivery for delivery, ok in zip(deliveries, settled, strict=True) if ok]
+            settled = await self._handle_by_key(deliveries)
+        done = [delivery for delivery in deliveries if settled[id(delivery)]]
         if done:
             await self.log.ack(done)
         return len(deliveries)
+
+    async def _handle_by_key(self, deliveries: Sequence[Delivery]) -> dict[int, bool]:
+        """Different keys concurrently, each key's deliveries one after another in batch order.
+
+        A log hands out one delivery per key at a time, but a NATS retried dead
+        letter may share its batch with a live event of its key: this keeps them apart.
+        """
+        by_key: dict[str, list[Delivery]] = {}
+        for delivery in deliveries:
+            by_key.setdefault(delivery.partitionkey, []).append(delivery)
+        limit = asyncio.Semaphore(self.concurrency)
+        settled: dict[int, bool] = {}
+
+        async def handle_key(queue: list[Delivery]) -> None:
+            for delivery in queue:
+                async with limit:
+                    settled[id(delivery)] = await self._handle(delivery)
+
+        await asyncio.gather(*(handle_key(queue) for queue in by_key.values()))
+        return settled
 
     async def run(self, stop: asyncio.Event) -> None:
         """Handle batches until ``stop`` is set; prunes old processed ids now and then."""

@@ -75,6 +75,25 @@ class ApiSettings(Section):
     )
     #: how long an Idempotency-Key's first response is replayed
     idempotency_ttl_s: int = Field(default=86_400, ge=60)
+    #: lease of an in-progress Idempotency-Key claim, renewed every third of it while the
+    #: request runs; a claim whose worker died is taken over once its lease ran out
+    idempotency_lease_s: float = Field(default=10.0, gt=0, le=300)
+    #: where the token buckets live: "memory" (each hub process alone), "database" (the
+    #: hub's database, shared by every worker), "redis" (``redis_url``); "auto" is redis
+    #: when ``redis_url`` is set, else database on PostgreSQL and memory on SQLite
+    rate_limit_backend: Literal["auto", "memory", "database", "redis"] = "auto"
+    #: Redis for shared rate limits, e.g. ``redis://127.0.0.1:6379/0``
+    redis_url: str | None = Field(default=None, pattern=r"^(redis|rediss|unix)://")
+    #: prefix of every Redis key the hub writes (estates sharing one Redis keep apart)
+    redis_prefix: str = Field(default="storelink", pattern=r"^[A-Za-z0-9_:.-]+$")
+    #: a Redis call slower than this counts as Redis down (decided per worker meanwhile)
+    redis_timeout_s: float = Field(default=0.25, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _redis_backend(self) -> Self:
+        if self.rate_limit_backend == "redis" and self.redis_url is None:
+            raise ValueError('api.redis_url is required when api.rate_limit_backend = "redis"')
+        return self
 
 
 class BusSettings(Section):
@@ -86,6 +105,10 @@ class BusSettings(Section):
     nats_prefix: str = Field(default="storelink", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
     #: NATS backend: publish dedup window for ``Nats-Msg-Id`` (= event id)
     duplicate_window_s: float = Field(default=120.0, gt=0)
+    #: NATS backend: partitions per event family; an event's key picks one, and a group
+    #: handles one event per partition at a time across all its processes (per-key order).
+    #: Fixed for the life of the streams: change it only on new streams (another prefix).
+    partitions: int = Field(default=16, ge=1, le=1024)
     ack_wait_s: float = Field(default=30.0, gt=0)
     max_deliver: int = Field(default=5, ge=1)
     #: retention: events older than this are removed (0 keeps them forever)
@@ -120,6 +143,29 @@ class WebhookSettings(Section):
     prune_interval_s: float = Field(default=3600, gt=0, le=86_400)
     #: ``storelink webhooks worker`` serves ``/healthz`` and ``/metrics`` here (on ``api.host``)
     worker_port: int = Field(default=8422, ge=1, le=65535)
+
+
+class HubSettings(Section):
+    """How hub worker processes share the background work (leases, see
+    :mod:`storelink.db.leases`)."""
+
+    #: this process's name in the lease table; unset: ``STORELINK_WORKER_ID``, else
+    #: ``hostname:pid:random`` (see :mod:`storelink.ops.identity`). Must differ per process.
+    worker_id: str | None = Field(default=None, min_length=1, max_length=128)
+    #: a lease not renewed for this long may be taken by another worker (failover time)
+    lease_ttl_s: float = Field(default=10.0, gt=0, le=3600)
+    #: how often a holder renews its leases; unset: a third of ``lease_ttl_s``
+    lease_renew_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _renew_within_ttl(self) -> Self:
+        if self.lease_renew_s is not None and self.lease_renew_s >= self.lease_ttl_s:
+            raise ValueError("hub.lease_renew_s must be shorter than hub.lease_ttl_s")
+        return self
+
+    @property
+    def renew_s(self) -> float:
+        return self.lease_renew_s if self.lease_renew_s is not None else self.lease_ttl_s / 3
 
 
 class AgentSettings(Section):

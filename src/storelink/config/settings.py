@@ -11,6 +11,7 @@ from storelink.config.sections import (
     AgentSettings,
     ApiSettings,
     BusSettings,
+    HubSettings,
     ObservabilitySettings,
     OdooSettings,
     SecuritySettings,
@@ -42,6 +43,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    hub: HubSettings = Field(default_factory=HubSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
 

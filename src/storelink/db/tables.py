@@ -1,7 +1,8 @@
-"""The hub's read model of the estate: stores, locations, products, prices, stock.
+"""The hub's read model of the estate (stores, locations, products, prices, stock) and the
+leases hub workers share the background work by.
 
-Kept current by Odoo change capture and by store uploads; read by the API and
-the store delta downloads. ``revision`` grows on every change of a row so that
+The read model is kept current by Odoo change capture and by store uploads; read by the
+API and the store delta downloads. ``revision`` grows on every change of a row so that
 a reader can ask for "everything after revision N".
 """
 
@@ -83,4 +84,17 @@ stock_positions = Table(
     Column("reserved", Amount, nullable=False),
     Column("as_of", UtcDateTime, nullable=False),
     Column("revision", BigInteger, nullable=False, index=True),
+)
+
+#: Named leases hub worker processes share work by (:mod:`storelink.db.leases`): who holds
+#: ``name`` until ``expires_at``, and the fencing ``token`` that grows by one at every new
+#: tenure. A released lease keeps its row (and token) with ``expires_at`` in the past.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("token", BigInteger, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("acquired_at", UtcDateTime, nullable=False),
 )

@@ -21,6 +21,7 @@ from storelink.edge.requests import (
     SaleLineRequest,
     SaleRequest,
 )
+from storelink.edge.responses import HubResponses, hub_responses
 from storelink.edge.status import AgentStatus, read_status
 from storelink.edge.uploader import Uploader
 
@@ -33,6 +34,7 @@ __all__ = [
     "Downloader",
     "HttpHubClient",
     "HubClient",
+    "HubResponses",
     "LocalDatabase",
     "PosState",
     "PriceView",
@@ -48,5 +50,6 @@ __all__ = [
     "Uploader",
     "create_pos_app",
     "find_product",
+    "hub_responses",
     "read_status",
 ]

@@ -17,6 +17,7 @@ from storelink.edge.pos import PosState, create_pos_app
 from storelink.edge.queue import UploadQueue
 from storelink.edge.recorder import Recorder
 from storelink.edge.replica import Replica
+from storelink.edge.responses import HubResponses
 from storelink.edge.uploader import Uploader
 from storelink.errors import UsageError
 from storelink.model import utcnow
@@ -102,6 +103,10 @@ class Agent:
             client_secret=config.client_secret,
             timeout_s=config.hub_timeout_s,
         )
+        #: what the hub answered, by status, kept in the agent's database
+        self.responses = HubResponses(self.database)
+        if isinstance(self.hub, HttpHubClient):
+            self.hub.count_into(self.responses)
         self.recorder = Recorder(
             self.database,
             config.store,
@@ -167,4 +172,5 @@ class Agent:
 
     async def aclose(self) -> None:
         await self.hub.aclose()
+        await self.responses.aclose()
         self.database.close()

@@ -85,7 +85,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
         config: ConfigOption = None,
     ) -> None:
-        """Online/offline, queue depth, oldest unsent transaction, last sync per data set."""
+        """Online/offline, queue depth, oldest unsent transaction, last sync per data set,
+        and every status the hub answered this agent."""
         from storelink.edge.database import connect
         from storelink.edge.status import read_status
         from storelink.errors import NotFoundError, UsageError
@@ -114,5 +115,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"  last upload           {report['last_upload_at'] or 'never'}")
         for dataset, at in report["last_sync"].items():
             console.print(f"  last sync {dataset:<11} {at or 'never'}")
+        answers = ", ".join(f"{status}: {n}" for status, n in report["hub_responses"].items())
+        console.print(f"  hub answered          {answers or 'nothing yet'}", markup=False)
         if report["last_error"]:
             console.print(f"  last error            {report['last_error']}", markup=False)

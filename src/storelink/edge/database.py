@@ -5,6 +5,8 @@ microseconds, less than handing it to a thread, and WAL lets it read beside
 the writer. Writes go to one writer thread that takes every write waiting,
 runs each in its own savepoint and commits them together: one fsync makes a
 whole group durable, and each caller is answered only after that commit.
+Riders (:meth:`LocalDatabase.add_rider`) add their own small writes to every
+group commit, at no fsync of their own.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from storelink.edge.schema import DDL, SCHEMA_VERSION
 from storelink.errors import StorageError
@@ -29,6 +31,16 @@ GROUP_LIMIT = 128
 CHECKPOINT_EVERY_S = 1.0
 
 Work = Callable[[sqlite3.Connection], Any]
+
+
+class Rider(Protocol):
+    """Writes that go along with whatever the writer commits next (counters, say)."""
+
+    def ride(self, connection: sqlite3.Connection) -> None:
+        """Write into the group's transaction (called on the writer thread)."""
+
+    def settled(self, committed: bool) -> None:
+        """Whether what :meth:`ride` wrote was committed (called on the writer thread)."""
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -68,6 +80,7 @@ class LocalDatabase:
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open the agent database {path}: {exc}") from exc
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._riders: list[Rider] = []
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="agent-writer", daemon=True)
         self._thread.start()
@@ -86,6 +99,11 @@ class LocalDatabase:
         future: asyncio.Future[T] = loop.create_future()
         self._jobs.put(_Job(work, loop, future))
         return await future
+
+    def add_rider(self, rider: Rider) -> None:
+        """Let ``rider`` write in every group commit from now on (in a savepoint of its own:
+        a rider that fails changes nothing else)."""
+        self._riders.append(rider)
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -119,6 +137,7 @@ class LocalDatabase:
     def _commit(self, group: list[_Job]) -> None:
         results: list[tuple[_Job, bool, Any]] = []
         connection = self._writer
+        riding: list[Rider] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
             for job in group:
@@ -131,8 +150,11 @@ class LocalDatabase:
                 else:
                     results.append((job, True, value))
                 connection.execute("RELEASE job")
+            self._ride(connection, riding)
             connection.execute("COMMIT")
+            self._settle_riders(riding, committed=True)
         except sqlite3.Error as exc:
+            self._settle_riders(riding, committed=False)
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
             error = StorageError(f"agent database write failed: {exc}")
@@ -140,6 +162,24 @@ class LocalDatabase:
             results = [(job, False, error) for job in group]
         for job, ok, value in results:
             job.loop.call_soon_threadsafe(_settle, job.future, ok, value)
+
+    def _ride(self, connection: sqlite3.Connection, riding: list[Rider]) -> None:
+        """Let every rider write; those that did join ``riding``."""
+        for rider in self._riders:
+            connection.execute("SAVEPOINT rider")
+            try:
+                rider.ride(connection)
+            except Exception:
+                connection.execute("ROLLBACK TO rider")
+                rider.settled(False)
+            else:
+                riding.append(rider)
+            connection.execute("RELEASE rider")
+
+    @staticmethod
+    def _settle_riders(riders: list[Rider], *, committed: bool) -> None:
+        for rider in riders:
+            rider.settled(committed)
 
 
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:

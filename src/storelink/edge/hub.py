@@ -5,7 +5,8 @@ client-credentials token; tests can plug in any :class:`HubClient`.
 Anything that means "try again later" (no connection, timeout, 5xx, 429)
 becomes :class:`~storelink.errors.HubUnreachableError`, carrying the hub's
 ``Retry-After`` as ``retry_after_s`` when it sent one (a saturated hub answers
-503 with it); the agent's loop waits at least that long.
+503 with it); the agent's loop waits at least that long. Every answer it gets, and
+every call that gets none, is counted (:meth:`HttpHubClient.count_into`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from uuid import uuid4
 import httpx2
 
 from storelink.edge.queue import QueuedTransaction
+from storelink.edge.responses import HubResponses
 from storelink.errors import CursorExpiredError, HubUnreachableError, SyncError
 from storelink.ops.http import async_client
 from storelink.sync.wire import Dataset, DeltaPage, UploadResult
@@ -52,6 +54,11 @@ class HttpHubClient:
         )
         self._token: str | None = None
         self._token_expires = 0.0
+        self._responses: HubResponses | None = None
+
+    def count_into(self, responses: HubResponses) -> None:
+        """Count every status the hub answers (and every call it does not) in ``responses``."""
+        self._responses = responses
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -83,10 +90,7 @@ class HttpHubClient:
     ) -> httpx2.Response:
         for attempt in range(2):
             headers = {**(headers or {}), **await self._auth_headers()}
-            try:
-                response = await self._http.request(method, path, headers=headers, **kwargs)
-            except httpx2.TransportError as exc:
-                raise HubUnreachableError(f"hub unreachable: {exc!r}", path=path) from exc
+            response = await self._send(method, path, headers=headers, **kwargs)
             if response.status_code == 401 and attempt == 0 and self._client_id:
                 self._token = None  # expired or rotated: fetch a new one once
                 continue
@@ -98,23 +102,33 @@ class HttpHubClient:
         if not self._client_id:
             return {}
         if self._token is None or time.monotonic() >= self._token_expires:
-            try:
-                response = await self._http.post(
-                    TOKEN_PATH,
-                    data={
-                        "grant_type": "client_credentials",
-                        "client_id": self._client_id,
-                        "client_secret": self._client_secret or "",
-                    },
-                )
-            except httpx2.TransportError as exc:
-                raise HubUnreachableError(f"hub unreachable: {exc!r}", path=TOKEN_PATH) from exc
+            response = await self._send(
+                "POST",
+                TOKEN_PATH,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self._client_id,
+                    "client_secret": self._client_secret or "",
+                },
+            )
             _raise_for(response, TOKEN_PATH)
             body = response.json()
             self._token = str(body["access_token"])
             # renew a little early so a token never expires in flight
             self._token_expires = time.monotonic() + max(1.0, float(body["expires_in"]) * 0.8)
         return {"authorization": f"Bearer {self._token}"}
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
+        """One request, counted; no answer at all is :class:`HubUnreachableError`."""
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx2.TransportError as exc:
+            if self._responses is not None:
+                self._responses.failed()
+            raise HubUnreachableError(f"hub unreachable: {exc!r}", path=path) from exc
+        if self._responses is not None:
+            self._responses.saw(response.status_code)
+        return response
 
 
 def _raise_for(response: httpx2.Response, path: str) -> None:

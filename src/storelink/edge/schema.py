@@ -73,6 +73,10 @@ CREATE TABLE IF NOT EXISTS agent_state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS hub_responses (
+    status TEXT PRIMARY KEY,
+    count INTEGER NOT NULL
+);
 """
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from storelink.edge.catalog import unstamp
+from storelink.edge.responses import hub_responses
 from storelink.sync.wire import Dataset
 
 
@@ -24,6 +25,8 @@ class AgentStatus:
     #: last successful sync per data set
     last_sync: dict[str, datetime | None]
     last_error: str | None
+    #: every answer the hub gave this agent, by status ("error": no answer at all)
+    hub_responses: dict[str, int]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +38,7 @@ class AgentStatus:
             "last_upload_at": _iso(self.last_upload_at),
             "last_sync": {name: _iso(at) for name, at in self.last_sync.items()},
             "last_error": self.last_error,
+            "hub_responses": dict(self.hub_responses),
         }
 
 
@@ -66,4 +70,5 @@ def read_status(connection: sqlite3.Connection, store: str, now: datetime) -> Ag
         last_upload_at=unstamp(state["last_upload_at"]) if state.get("last_upload_at") else None,
         last_sync={dataset.value: cursors.get(dataset.value) for dataset in Dataset},
         last_error="; ".join(e for e in errors if e) or None,
+        hub_responses=hub_responses(connection),
     )

@@ -233,17 +233,31 @@ class Env:
                 wanted = value if isinstance(value, (list, tuple)) else [value]
                 return [table[i] for i in wanted if isinstance(i, int) and i in table]
             field = self.spec(model).fields.get(leaf.path)
-            if (
-                leaf.operator == "="
-                and field is not None
-                and field.stored
-                and field.type in ("char", "many2one", "integer", "selection")
-                and isinstance(value, (str, int))
-                and not isinstance(value, bool)
-                and (field.type != "many2one" or isinstance(value, int))
-            ):
+            if field is None or not field.stored:
+                continue
+            if leaf.operator == "=" and _narrowing(field, value):
                 return self.referencing(model, leaf.path, value)
+            if (
+                leaf.operator == "in"
+                and isinstance(value, (list, tuple))
+                and all(_narrowing(field, v) for v in value)
+            ):
+                # like Odoo's index on the column: a batch's `ref in [...]` lookup must not
+                # cost (orders held x refs asked) as the database fills up
+                return self._any_of(model, leaf.path, value)
         return table.values()
+
+    def _any_of(self, model: str, field: str, values: Sequence[Any]) -> list[Record]:
+        """Records of ``model`` whose ``field`` is one of ``values``, in id order."""
+        table = self.table(model)
+        found: set[int] = set()
+        for value in values:
+            ids = self.db.store.lookup(model, field, value)
+            if ids is None:  # not indexed: one pass with a set instead of one per value
+                wanted = set(values)
+                return [r for r in table.values() if r.get(field) in wanted]
+            found.update(ids)
+        return [table[i] for i in sorted(found)]
 
     def _ordered(self, model: str, records: list[Record], order: str | None = None) -> list[Record]:
         spec = self.spec(model)
@@ -659,4 +673,14 @@ def _mandatory(env: Env, spec: ModelSpec, name: str, field: Field) -> Validation
         "If possible, archive it instead.\n\n"
         f"Model: {spec.description} ({spec.name})\n"
         f"Field: {field.string or name} ({name})"
+    )
+
+
+def _narrowing(field: Field, value: Any) -> bool:
+    """Whether an equality on ``field`` with ``value`` can pick candidates by value."""
+    return (
+        field.type in ("char", "many2one", "integer", "selection")
+        and isinstance(value, (str, int))
+        and not isinstance(value, bool)
+        and (field.type != "many2one" or isinstance(value, int))
     )

@@ -20,16 +20,25 @@ from typing import Any
 
 import httpx2
 
-from storelink.edge import Agent, AgentConfig, HttpHubClient, find_product, read_status
+from storelink.edge import (
+    Agent,
+    AgentConfig,
+    HttpHubClient,
+    find_product,
+    hub_responses,
+    read_status,
+)
 from storelink.errors import SyncError
 from storelink.hub import bind
 from storelink.model import Return, Sale, utcnow
 from storelink.ops import async_client
 from storelink.sandbox.links import DuplicateUpload, Link, LinkTransport
 from storelink.sandbox.live import StoreView
+from storelink.sandbox.statuses import StatusCounts, retry_after_s
 
-#: how often a till sends a request before giving up (the POS API is on the same machine)
-TILL_ATTEMPTS = 20
+#: how long a till keeps resending one request before giving up (the POS API is on the
+#: store's LAN; an agent killed mid-run is back within seconds)
+TILL_PATIENCE_S = 60.0
 #: how long the agents may take to start serving their POS APIs
 STARTUP_TIMEOUT_S = 30.0
 
@@ -43,8 +52,10 @@ class StoreCredentials:
 class HttpPos:
     """A till's view of its store: the agent's local POS API over HTTP."""
 
-    def __init__(self, client: httpx2.AsyncClient) -> None:
+    def __init__(self, client: httpx2.AsyncClient, statuses: StatusCounts | None = None) -> None:
         self._client = client
+        #: every answer this till got from its store's agent
+        self.statuses = statuses if statuses is not None else StatusCounts()
 
     async def price(self, sku: str) -> Decimal:
         response = await self._send("GET", f"/v1/products/{sku}")
@@ -73,16 +84,26 @@ class HttpPos:
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
         """Send until answered, like a till does: a lost answer (a keep-alive connection the
-        server just closed, a timeout) is retried with the same transaction uuid, which the
-        POS API turns into the first answer, never a second sale."""
+        server just closed, a timeout, an agent process killed and restarting) is retried
+        with the same transaction uuid, which the POS API turns into the first answer, never
+        a second sale; a 503/429 is retried after the wait its ``Retry-After`` asks for."""
         delay = 0.05
-        for _ in range(TILL_ATTEMPTS - 1):
+        deadline = asyncio.get_running_loop().time() + TILL_PATIENCE_S
+        while True:
             try:
-                return await self._client.request(method, path, **kwargs)
+                response = await self._client.request(method, path, **kwargs)
             except httpx2.TransportError:
+                self.statuses.failed()
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
-        return await self._client.request(method, path, **kwargs)
+                continue
+            self.statuses.saw(response)
+            wait = retry_after_s(response)
+            if wait is None or asyncio.get_running_loop().time() + wait > deadline:
+                return response
+            await asyncio.sleep(wait)
 
 
 @dataclass
@@ -98,9 +119,16 @@ class RunningAgent:
 class StoreAgents:
     """All agents of a run; open with :meth:`open`."""
 
-    def __init__(self, agents: Mapping[str, RunningAgent], stop: asyncio.Event) -> None:
+    #: in-process agents cannot be SIGKILLed (that needs ``--scale-out``)
+    kills = 0
+
+    def __init__(
+        self, agents: Mapping[str, RunningAgent], stop: asyncio.Event, statuses: StatusCounts
+    ) -> None:
         self.agents = dict(agents)
         self._stop = stop
+        #: what the agents' POS APIs answered the tills
+        self.statuses = statuses
 
     @property
     def pos(self) -> dict[str, HttpPos]:
@@ -109,6 +137,16 @@ class StoreAgents:
     @property
     def links(self) -> dict[str, Link]:
         return {code: running.link for code, running in self.agents.items()}
+
+    def set_link(self, store: str, up: bool) -> None:
+        self.agents[store].link.up = up
+
+    def hub_answers(self) -> list[dict[str, int]]:
+        """What the hub answered each agent, by status, from the agents' own databases."""
+        return [hub_responses(item.agent.database.read) for item in self.agents.values()]
+
+    async def settle(self) -> None:
+        """Nothing to wait for: no agent of this run is ever killed."""
 
     @classmethod
     @asynccontextmanager
@@ -123,6 +161,7 @@ class StoreAgents:
         download_interval_s: float = 2.0,
     ) -> AsyncIterator[StoreAgents]:
         stop = asyncio.Event()
+        statuses = StatusCounts()
         running: dict[str, RunningAgent] = {}
         clients: list[httpx2.AsyncClient] = []
         listeners: list[socket.socket] = []
@@ -158,8 +197,10 @@ class StoreAgents:
                 client = async_client(base_url=url, timeout=30.0)
                 clients.append(client)
                 task = asyncio.create_task(agent.run(stop, sock=listener), name=f"agent-{code}")
-                running[code] = RunningAgent(code, agent, link, url, HttpPos(client), task)
-            agents = cls(running, stop)
+                running[code] = RunningAgent(
+                    code, agent, link, url, HttpPos(client, statuses), task
+                )
+            agents = cls(running, stop, statuses)
             await agents._wait_serving()
             yield agents
         finally:

@@ -24,6 +24,7 @@ import httpx2
 from storelink.ops import async_client, get_logger
 from storelink.sandbox.baskets import BasketMaker
 from storelink.sandbox.estate import Estate
+from storelink.sandbox.statuses import StatusCounts, retry_after_s
 
 log = get_logger("storelink.sandbox.channel")
 
@@ -101,6 +102,8 @@ class ChannelSimulator:
         self.abandoned: set[str] = set()
         #: orders the hub refused outright (a 4xx other than the transient ones)
         self.refused = 0
+        #: every answer the hub gave the channel
+        self.statuses = StatusCounts()
 
     def fire(self, posted: int) -> None:
         """Start posting every order due once the tills have posted ``posted``."""
@@ -127,7 +130,7 @@ class ChannelSimulator:
             deadline = time.monotonic() + GIVE_UP_S
             delay = 0.05
             while time.monotonic() < deadline:
-                status = await self._send(order)
+                status, retry_after = await self._send(order)
                 # 201, or a replay of it; a plain 409 is the hub's unique (channel, ref):
                 # an earlier attempt of ours was captured but its answer was lost
                 if status in (201, ALREADY_PLACED):
@@ -137,16 +140,18 @@ class ChannelSimulator:
                     log.warning("sandbox.channel.refused", ref=order.external_ref, status=status)
                     self.refused += 1
                     return
-                await asyncio.sleep(delay)
+                # a busy hub says how long to wait: never sooner than it asked
+                await asyncio.sleep(max(delay, retry_after))
                 delay = min(delay * 2, 1.0)
             self.abandoned.add(order.external_ref)
 
-    async def _send(self, order: ChannelOrder) -> int | None:
-        """One attempt; the status code (or :data:`ALREADY_PLACED`), None when unanswered."""
+    async def _send(self, order: ChannelOrder) -> tuple[int | None, float]:
+        """One attempt: the status code (or :data:`ALREADY_PLACED`; None when unanswered)
+        and the seconds the hub asked to wait before the next (``Retry-After``)."""
         try:
-            token = await self._bearer()
+            token, retry_after = await self._bearer()
             if token is None:
-                return None
+                return None, retry_after
             response = await self._http.post(
                 "/v1/orders",
                 json=order.body,
@@ -157,14 +162,17 @@ class ChannelSimulator:
                 },
             )
         except httpx2.TransportError:
-            return None
+            self.statuses.failed()
+            return None, 0.0
+        self.statuses.saw(response)
+        retry_after = retry_after_s(response) or 0.0
         if response.status_code == 401:
             self._token = None  # expired, or signed before a key rotation
         if response.status_code == 409 and "retry-after" not in response.headers:
-            return ALREADY_PLACED
-        return response.status_code
+            return ALREADY_PLACED, 0.0
+        return response.status_code, retry_after
 
-    async def _bearer(self) -> str | None:
+    async def _bearer(self) -> tuple[str | None, float]:
         if self._token is None:
             response = await self._http.post(
                 TOKEN_PATH,
@@ -174,7 +182,9 @@ class ChannelSimulator:
                     "client_secret": self._client_secret,
                 },
             )
+            self.statuses.saw(response)
             if response.status_code != 200:
-                return None  # a restarting hub; the order's retry loop asks again
+                # a restarting or busy hub; the order's retry loop asks again
+                return None, retry_after_s(response) or 0.0
             self._token = str(response.json()["access_token"])
-        return self._token
+        return self._token, 0.0

@@ -42,7 +42,11 @@ def sandbox(
         float, typer.Option(min=0, help="Transactions per second across all tills (0: max).")
     ] = 100.0,
     faults: Annotated[
-        str, typer.Option(help="Fault schedule: default, none, or a TOML/JSON file.")
+        str,
+        typer.Option(
+            help="Fault schedule: default, chaos (--scale-out: 30+ SIGKILLs on top), none, or a "
+            "TOML/JSON file."
+        ),
     ] = "default",
     products: Annotated[int, typer.Option(min=1, max=100_000, help="Catalog size.")] = 120,
     odoo_url: Annotated[
@@ -82,12 +86,39 @@ def sandbox(
         float,
         typer.Option(min=0, max=1, help="Web orders through the API, as a share of --sales."),
     ] = 0.05,
+    scale_out: Annotated[
+        bool,
+        typer.Option(
+            "--scale-out",
+            help="Run the hub as worker processes on PostgreSQL + NATS, each agent as a process.",
+        ),
+    ] = False,
+    hub_workers: Annotated[
+        int, typer.Option(min=1, max=32, help="With --scale-out: hub worker processes.")
+    ] = 3,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="With --scale-out: the PostgreSQL to use (default: a throw-away database on "
+            "127.0.0.1:5432, dropped afterwards)."
+        ),
+    ] = None,
+    bus_url: Annotated[
+        str | None,
+        typer.Option(
+            help="With --scale-out: the NATS to use (default: nats://127.0.0.1:4222 with "
+            "stream names unique to the run, or a server of the run's own for bus_restart)."
+        ),
+    ] = None,
 ) -> None:
     """Run a simulated estate through outages against Odoo and verify the result.
 
     Exits 0 only when every check passes (and, with --cleanup, the cleanup succeeded).
     """
     from storelink.sandbox.runner import run_sandbox
+
+    if not scale_out and (database_url or bus_url):
+        raise UsageError("--database-url and --bus-url are for --scale-out runs")
 
     configured = load_settings().odoo
     try:
@@ -118,6 +149,10 @@ def sandbox(
         converge_timeout_s=converge_timeout,
         defect=_defect(),
         channel_share=channel_share,
+        scale_out=scale_out,
+        hub_workers=hub_workers,
+        database_url=database_url,
+        bus_url=bus_url,
     )
     result = asyncio.run(run_sandbox(options, console=Console()))
     raise typer.Exit(0 if result.ok else 1)

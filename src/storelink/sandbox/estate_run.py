@@ -31,6 +31,7 @@ from typing import Protocol
 from rich.console import Console
 from rich.live import Live
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from storelink.api import Role
 from storelink.api.state import HubState
@@ -44,20 +45,28 @@ from storelink.config.sections import (
     WebhookSettings,
 )
 from storelink.db import create_engine, upgrade
-from storelink.errors import SyncError
+from storelink.errors import StorelinkError, SyncError
 from storelink.hub import bind, serve_app
 from storelink.model import Price, StockPosition, utcnow
 from storelink.ops import get_logger
+from storelink.sandbox.agent_processes import AgentProcesses
 from storelink.sandbox.agents import StoreAgents, StoreCredentials
+from storelink.sandbox.bus_server import BusServer
 from storelink.sandbox.channel import CHANNEL, ChannelSimulator
 from storelink.sandbox.cleanup import CleanupResult
+from storelink.sandbox.cluster import HubCluster
 from storelink.sandbox.estate import Estate
 from storelink.sandbox.faults import (
+    WINDOWS,
+    BusRestart,
     FaultCursor,
     FaultSchedule,
     HubRestart,
+    KillAgent,
+    KillWorker,
     LinkDown,
     OdooDown,
+    OdooPartition,
     PartnerFailing,
     PriceChange,
     StockCount,
@@ -76,6 +85,8 @@ from storelink.sandbox.partners import (
     receivers_app,
     register_partners,
 )
+from storelink.sandbox.scaleout import scale_out_services
+from storelink.sandbox.statuses import combined
 from storelink.sandbox.tills import Tills
 from storelink.sandbox.verify import ChannelObservation, Observations, TxnKey, verify
 from storelink.sync.tables import sync_transactions
@@ -168,13 +179,20 @@ class EstateRun:
         self.capture_failing: dict[str, str] = {}
         self._started = time.monotonic()
         self._odoo_up = True
-        self._hub: HubProcess | None = None
-        self._agents: StoreAgents | None = None
+        self._hub: HubProcess | HubCluster | None = None
+        self._agents: StoreAgents | AgentProcesses | None = None
+        self._bus_server: BusServer | None = None
+        #: the worker each open ``odoo_partition`` window cut
+        self._partitioned: dict[int, int] = {}
+        #: SIGKILLs of the run (hub workers, agents, the bus server)
+        self.kills = 0
         self._tills: Tills | None = None
         self._channel: ChannelSimulator | None = None
         self._webhooks = {"ok": 0, "retrying": 0, "dead": 0}
         self._events_seen = (0.0, 0)
         self._events_per_s = 0.0
+        #: whether trading is over (the HTTP answers are judged from then on)
+        self._traded = False
 
     @property
     def refused(self) -> int:
@@ -260,27 +278,69 @@ class EstateRun:
             # the hub's port is held from here to the end, across its restart
             listener = bind("127.0.0.1", 0)
             stack.callback(listener.close)
-            settings = self._settings(data_dir, int(listener.getsockname()[1]))
+            port = int(listener.getsockname()[1])
+            settings = self._settings(data_dir, port)
+            if self.options.scale_out:
+                services = await stack.enter_async_context(
+                    scale_out_services(self.options, self.schedule, data_dir)
+                )
+                self._bus_server = services.bus_server
+                settings = settings.model_copy(
+                    update={
+                        "database_url": services.database_url,
+                        "bus_url": services.bus_url,
+                        "bus": services.bus,
+                    }
+                )
             endpoints, credentials = await self._prepare_hub(settings, receivers_url)
             web = credentials.pop(CHANNEL)
             self._enter("starting hub")
-            hub = self._hub = HubProcess(settings, listen_socket=listener)
-            await hub.start()
-            stack.push_async_callback(hub.aclose)
-            self._enter("starting stores")
-            defect = DuplicateUpload() if self.options.defect is Defect.DUPLICATE_UPLOAD else None
-            agents = self._agents = await stack.enter_async_context(
-                StoreAgents.open(
-                    [s.code for s in self.estate.stores],
-                    hub_url=hub.hub.url,
-                    credentials=credentials,
+            hub: HubProcess | HubCluster
+            if self.options.scale_out:
+                hub = HubCluster(
+                    settings,
+                    workers=self.options.hub_workers,
+                    listen_socket=listener,
                     data_dir=data_dir,
-                    defect=defect,
-                    # each pull writes the store's last contact at the hub: keep the
-                    # estate's pulls to a few dozen a second, however many stores
-                    download_interval_s=max(2.0, len(self.estate.stores) / 10),
+                    seed=self.options.seed,
                 )
-            )
+            else:
+                hub = HubProcess(settings, listen_socket=listener)
+            self._hub = hub
+            stack.push_async_callback(hub.aclose)
+            await hub.start()
+            self._enter("starting stores")
+            codes = [s.code for s in self.estate.stores]
+            # each pull writes the store's last contact at the hub: keep the
+            # estate's pulls to a few dozen a second, however many stores
+            download_interval_s = max(2.0, len(self.estate.stores) / 10)
+            agents: StoreAgents | AgentProcesses
+            if self.options.scale_out:
+                agents = await stack.enter_async_context(
+                    AgentProcesses.open(
+                        codes,
+                        hub_port=port,
+                        credentials=credentials,
+                        data_dir=data_dir,
+                        download_interval_s=download_interval_s,
+                        seed=self.options.seed,
+                    )
+                )
+            else:
+                defect = (
+                    DuplicateUpload() if self.options.defect is Defect.DUPLICATE_UPLOAD else None
+                )
+                agents = await stack.enter_async_context(
+                    StoreAgents.open(
+                        codes,
+                        hub_url=hub.url,
+                        credentials=credentials,
+                        data_dir=data_dir,
+                        defect=defect,
+                        download_interval_s=download_interval_s,
+                    )
+                )
+            self._agents = agents
             await self._wait_stores_ready()
 
             self._enter("trading")
@@ -293,7 +353,7 @@ class EstateRun:
             )
             channel = self._channel = ChannelSimulator(
                 self.estate,
-                hub_url=hub.hub.url,
+                hub_url=hub.url,
                 client_id=web.client_id,
                 client_secret=web.client_secret,
                 count=round(self.options.sales * self.options.channel_share),
@@ -317,6 +377,11 @@ class EstateRun:
             await channel.finish()
             self.trading_s = time.monotonic() - trading_started
             await self._apply_in_order(cursor.closing(), after=faults)
+            # every killed process back before the estate is judged
+            await hub.settle()
+            await agents.settle()
+            self.kills = hub.kills + agents.kills + self._bus_kills()
+            self._traded = True
 
             self._enter("converging")
             observations = await self._converge(endpoints)
@@ -324,8 +389,7 @@ class EstateRun:
                 self._enter("verifying (not converged)")
                 observations = await self._observe(endpoints)
             self.odoo_round_trips = hub.odoo_round_trips
-            if hub.hub.odoo is not None:
-                self.capture_failing = hub.hub.odoo.capture_failing
+            self.capture_failing = hub.capture_failing
             self._enter("done")
             ticker.cancel()
             if self.options.live:
@@ -366,18 +430,32 @@ class EstateRun:
     async def _apply(self, transition: Transition) -> None:
         fault, begins = transition.fault, transition.begins
         key = id(fault)
-        if begins and not isinstance(fault, HubRestart | PriceChange | StockCount):
+        if begins and isinstance(fault, WINDOWS):
             self._active[key] = _label(fault)
         elif not begins:
             self._active.pop(key, None)
         log.info("sandbox.fault", fault=_label(fault), begins=begins, at=transition.at)
         if isinstance(fault, LinkDown):
             assert self._agents is not None
-            self._agents.links[fault.store].up = not begins
+            self._agents.set_link(fault.store, not begins)
         elif isinstance(fault, OdooDown):
             assert self._hub is not None
-            self._hub.odoo_link.up = not begins
+            self._hub.set_odoo(not begins)
             self._odoo_up = not begins
+        elif isinstance(fault, KillWorker | OdooPartition):
+            assert isinstance(self._hub, HubCluster), "checked: process faults need --scale-out"
+            if isinstance(fault, KillWorker):
+                await self._hub.kill_worker(fault.worker, fault.pause)
+            elif begins:
+                self._partitioned[key] = self._hub.partition(fault.worker, False)
+            else:
+                self._hub.partition(self._partitioned.pop(key, fault.worker), True)
+        elif isinstance(fault, KillAgent):
+            assert isinstance(self._agents, AgentProcesses), "checked: needs --scale-out"
+            await self._agents.kill(fault.store, fault.pause)
+        elif isinstance(fault, BusRestart):
+            assert self._bus_server is not None, "checked: bus_restart needs the run's own bus"
+            await self._bus_server.restart(fault.pause)
         elif isinstance(fault, PartnerFailing):
             for partner in self.partners:
                 if partner.name == fault.partner:
@@ -388,8 +466,11 @@ class EstateRun:
             self.hub_restarts = self._hub.restarts
         elif isinstance(fault, PriceChange):
             await self.odoo.change_prices(self._changed_prices(fault))
-        else:
+        elif isinstance(fault, StockCount):
             await self.odoo.count_stock(self._counts(fault))
+
+    def _bus_kills(self) -> int:
+        return self._bus_server.child.kills if self._bus_server is not None else 0
 
     def _changed_prices(self, fault: PriceChange) -> list[Price]:
         skus = self._rng.sample([p.sku for p in self.estate.products], fault.skus)
@@ -456,14 +537,21 @@ class EstateRun:
         return False
 
     async def _backlog(self) -> int:
-        """Work in flight anywhere: store queues, outbox, consumer lag, drain, webhooks."""
+        """Work in flight anywhere: store queues, outbox, consumer lag, drain, webhooks;
+        -1 while it cannot be told (the hub or the bus restarting)."""
+        try:
+            return await self._in_flight()
+        except (StorelinkError, SQLAlchemyError, OSError) as exc:
+            log.info("sandbox.backlog_unknown", error=str(exc))
+            return -1
+
+    async def _in_flight(self) -> int:
         assert self._agents is not None and self._hub is not None
         if not self._hub.up:
             return -1
-        hub = self._hub.hub
-        assert hub.engine is not None and hub.log is not None
+        hub = self._hub
         waiting = sum(view.queue_depth for view in self._agents.views())
-        stats = await hub.log.stats()
+        stats = await hub.event_log.stats()
         waiting += sum(group.lag for group in stats.groups)
         async with hub.engine.connect() as connection:
             waiting += int(
@@ -507,8 +595,7 @@ class EstateRun:
         assert self._agents is not None and self._hub is not None and self._tills is not None
         skus = [p.sku for p in self.estate.products]
         store_stock, store_prices = self._agents.catalog(skus)
-        hub = self._hub.hub
-        assert hub.engine is not None and hub.log is not None
+        hub = self._hub
         return Observations(
             recorded=self._tills.ledger.recorded(),
             in_odoo=await self.odoo.transactions(),
@@ -516,8 +603,17 @@ class EstateRun:
             odoo_stock=await self.odoo.stock(self.estate),
             store_prices=store_prices,
             odoo_prices=await self.odoo.prices(self.estate),
-            partners=await observe_partners(hub.engine, hub.log, self.partners, endpoints),
+            partners=await observe_partners(hub.engine, hub.event_log, self.partners, endpoints),
             channel=await self._observe_channel(),
+            http=self._answers(),
+        )
+
+    def _answers(self) -> dict[str, int] | None:
+        """Every HTTP answer the tills, the channel and the agents got so far, by status."""
+        if not self._traded or self._agents is None or self._channel is None:
+            return None
+        return combined(
+            [self._agents.statuses, self._channel.statuses, *self._agents.hub_answers()]
         )
 
     async def _observe_channel(self) -> ChannelObservation | None:
@@ -543,11 +639,11 @@ class EstateRun:
                 live.update(render(snapshot), refresh=True)
 
     async def _sample(self) -> None:
-        hub = self._hub.hub if self._hub is not None and self._hub.up else None
-        if hub is None or hub.engine is None or hub.log is None:
+        hub = self._hub if self._hub is not None and self._hub.up else None
+        if hub is None:
             return
         self._webhooks = await delivery_counts(hub.engine)
-        stats = await hub.log.stats()
+        stats = await hub.event_log.stats()
         now = time.monotonic()
         then, before = self._events_seen
         if then:
@@ -555,12 +651,9 @@ class EstateRun:
         self._events_seen = (now, stats.last_position)
 
     def _breaker(self) -> str:
-        if self._hub is None or not self._hub.up or self._hub.hub.odoo is None:
+        if self._hub is None or not self._hub.up:
             return "n/a"
-        connector = self._hub.hub.odoo.connector
-        if connector is None:
-            return "connecting"
-        return connector.client.breaker.state.name.lower()
+        return self._hub.breaker
 
     def _snapshot(self) -> Snapshot:
         tills = self._tills
@@ -601,4 +694,6 @@ def _label(fault: object) -> str:
         return f"price change {fault.percent:+g}% on {fault.skus} SKUs"
     if isinstance(fault, StockCount):
         return f"stock count at {fault.store}"
-    return type(fault).__name__
+    if isinstance(fault, OdooPartition):
+        return "a worker cut off from Odoo"
+    return str(getattr(fault, "kind", type(fault).__name__))

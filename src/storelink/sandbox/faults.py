@@ -38,6 +38,30 @@ A schedule is a TOML or JSON file with a list named ``fault``::
     at = 0.25
     skus = 5
 
+Process-level chaos, for ``--scale-out`` runs only (real processes, real signals)::
+
+    [[fault]]
+    kind = "kill_worker"      # SIGKILL one hub worker process, restart it after a pause
+    at = 0.30
+    worker = 1                # optional: which (0-based); drawn from the seed when absent
+    pause = 1.0               # seconds before the restart
+
+    [[fault]]
+    kind = "kill_agent"       # SIGKILL a store agent process while its tills post, restart it
+    at = 0.45
+    store = "S003"            # optional: drawn from the seed when absent
+
+    [[fault]]
+    kind = "odoo_partition"   # one hub worker's line to Odoo cut (the others still reach it)
+    start = 0.50
+    end = 0.70
+    worker = 0                # optional
+
+    [[fault]]
+    kind = "bus_restart"      # the run's own nats-server SIGKILLed and started again
+    at = 0.60
+    pause = 1.0
+
 JSON is the same shape: ``{"fault": [{"kind": "odoo_down", "start": 0.4, "end": 0.55}]}``.
 Windows still open when the last sale is posted are closed then, so every
 run converges. ``--faults none`` is the empty schedule; ``--faults default``
@@ -110,8 +134,47 @@ class StockCount(_Fault):
     skus: int = Field(default=5, ge=1, le=1000)
 
 
+class KillWorker(_Fault):
+    kind: Literal["kill_worker"] = "kill_worker"
+    at: Fraction
+    worker: int | None = Field(default=None, ge=0)
+    pause: float = Field(default=1.0, ge=0, le=60)
+
+
+class KillAgent(_Fault):
+    kind: Literal["kill_agent"] = "kill_agent"
+    at: Fraction
+    store: str | None = None
+    pause: float = Field(default=0.5, ge=0, le=60)
+
+
+class OdooPartition(_Window):
+    kind: Literal["odoo_partition"] = "odoo_partition"
+    worker: int | None = Field(default=None, ge=0)
+
+
+class BusRestart(_Fault):
+    kind: Literal["bus_restart"] = "bus_restart"
+    at: Fraction
+    pause: float = Field(default=1.0, ge=0, le=60)
+
+
+#: faults that need the hub and the agents as OS processes (``--scale-out``)
+PROCESS_FAULTS = (KillWorker, KillAgent, OdooPartition, BusRestart)
+#: faults that open and close a window (the others fire once)
+WINDOWS = (LinkDown, OdooDown, PartnerFailing, OdooPartition)
+
 Fault = Annotated[
-    LinkDown | OdooDown | PartnerFailing | HubRestart | PriceChange | StockCount,
+    LinkDown
+    | OdooDown
+    | PartnerFailing
+    | HubRestart
+    | PriceChange
+    | StockCount
+    | KillWorker
+    | KillAgent
+    | OdooPartition
+    | BusRestart,
     Field(discriminator="kind"),
 ]
 _FAULTS: TypeAdapter[list[Fault]] = TypeAdapter(list[Fault])
@@ -135,7 +198,7 @@ class FaultSchedule:
         """Every opening, closing and one-off, in the order they happen."""
         found: list[Transition] = []
         for fault in self.faults:
-            if isinstance(fault, LinkDown | OdooDown | PartnerFailing):
+            if isinstance(fault, WINDOWS):
                 found.append(Transition(fault.start, fault, True))
                 found.append(Transition(fault.end, fault, False))
             else:
@@ -143,10 +206,30 @@ class FaultSchedule:
         # closings before openings at the same instant keep windows from overlapping themselves
         return sorted(found, key=lambda t: (t.at, t.begins))
 
-    def check_against(self, stores: Sequence[str], partners: Sequence[str]) -> None:
-        """Fail with one line per fault that names a store or partner the estate lacks."""
+    @property
+    def kills(self) -> int:
+        """SIGKILLs the schedule asks for (workers, agents and the bus server)."""
+        return sum(isinstance(f, KillWorker | KillAgent | BusRestart) for f in self.faults)
+
+    def check_against(
+        self,
+        stores: Sequence[str],
+        partners: Sequence[str],
+        *,
+        hub_workers: int | None = None,
+    ) -> None:
+        """Fail with one line per fault that names a store, partner or worker the estate lacks.
+
+        ``hub_workers`` is None for the embedded (single-process) run, where the
+        process-level faults cannot happen.
+        """
         problems = []
         for n, fault in enumerate(self.faults):
+            if isinstance(fault, PROCESS_FAULTS) and hub_workers is None:
+                problems.append(f"fault[{n}]: {fault.kind} needs --scale-out (processes to kill)")
+            worker = getattr(fault, "worker", None)
+            if worker is not None and hub_workers is not None and worker >= hub_workers:
+                problems.append(f"fault[{n}]: no hub worker {worker} (have {hub_workers})")
             store = getattr(fault, "store", None)
             if store is not None and store not in stores:
                 problems.append(f"fault[{n}]: no store {store!r} in this estate")
@@ -176,7 +259,18 @@ class FaultCursor:
         return closing
 
 
-_KINDS = {"link_down", "odoo_down", "partner_failing", "hub_restart", "price_change", "stock_count"}
+_KINDS = {
+    "link_down",
+    "odoo_down",
+    "partner_failing",
+    "hub_restart",
+    "price_change",
+    "stock_count",
+    "kill_worker",
+    "kill_agent",
+    "odoo_partition",
+    "bus_restart",
+}
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -227,14 +321,48 @@ def default_schedule(stores: Sequence[str], seed: int) -> FaultSchedule:
     return FaultSchedule(tuple(faults))
 
 
+#: SIGKILLs ``--faults chaos`` schedules at the least
+CHAOS_KILLS = 32
+
+
+def chaos_schedule(stores: Sequence[str], seed: int) -> FaultSchedule:
+    """``--faults chaos``: the default schedule plus process-level chaos (``--scale-out``).
+
+    :data:`CHAOS_KILLS` kills spread over the trading, about two thirds of them hub
+    workers and a third store agents (each at a random moment, the victim drawn when
+    it fires unless named), two restarts of the bus server, and two windows in which
+    one worker's line to Odoo is cut. The default schedule's ``hub_restart`` becomes
+    a restart of every worker at once.
+    """
+    rng = random.Random(seed ^ 0xC4A05)
+    faults: list[Fault] = list(default_schedule(stores, seed).faults)
+    kills = CHAOS_KILLS - 2
+    for n in range(kills):
+        # one kill per slot of the run, at a random moment inside it: never two at once
+        at = round((n + rng.uniform(0.1, 0.9)) / kills * 0.95, 4)
+        if n % 3 == 2:
+            faults.append(KillAgent(at=at, store=rng.choice(list(stores))))
+        else:
+            faults.append(KillWorker(at=at, pause=round(rng.uniform(0.5, 2.0), 2)))
+    faults += [
+        BusRestart(at=0.33),
+        BusRestart(at=0.77),
+        OdooPartition(start=0.15, end=0.30),
+        OdooPartition(start=0.70, end=0.85),
+    ]
+    return FaultSchedule(tuple(faults))
+
+
 def load_schedule(spec: str, stores: Sequence[str], seed: int) -> FaultSchedule:
-    """``default``, ``none``, or a ``.toml``/``.json`` file path."""
+    """``default``, ``chaos``, ``none``, or a ``.toml``/``.json`` file path."""
     if spec == "default":
         return default_schedule(stores, seed)
+    if spec == "chaos":
+        return chaos_schedule(stores, seed)
     if spec == "none":
         return FaultSchedule(())
     path = Path(spec)
     if not path.is_file():
-        raise UsageError(f"--faults: {spec!r} is neither default, none, nor a readable file")
+        raise UsageError(f"--faults: {spec!r} is neither default, chaos, none, nor a readable file")
     format: Literal["toml", "json"] = "json" if path.suffix.lower() == ".json" else "toml"
     return parse_schedule(path.read_text(encoding="utf-8"), format=format)

@@ -13,7 +13,9 @@ import contextlib
 import socket
 
 import httpx2
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storelink.bus import EventLog
 from storelink.config import Settings
 from storelink.hub import Hub
 from storelink.sandbox.links import Link, LinkTransport
@@ -50,6 +52,47 @@ class HubProcess:
     @property
     def up(self) -> bool:
         return self._hub is not None
+
+    # -- what the estate run reads (the same names as a scale-out HubCluster's) -------------
+
+    #: an in-process hub is never SIGKILLed (that needs ``--scale-out``)
+    kills = 0
+
+    @property
+    def url(self) -> str:
+        return self.hub.url
+
+    @property
+    def engine(self) -> AsyncEngine:
+        engine = self.hub.engine
+        assert engine is not None
+        return engine
+
+    @property
+    def event_log(self) -> EventLog:
+        event_log = self.hub.log
+        assert event_log is not None
+        return event_log
+
+    @property
+    def capture_failing(self) -> dict[str, str]:
+        odoo = self.hub.odoo if self._hub is not None else None
+        return odoo.capture_failing if odoo is not None else {}
+
+    @property
+    def breaker(self) -> str:
+        if self._hub is None or self._hub.odoo is None:
+            return "n/a"
+        connector = self._hub.odoo.connector
+        if connector is None:
+            return "connecting"
+        return connector.client.breaker.state.name.lower()
+
+    def set_odoo(self, up: bool) -> None:
+        self.odoo_link.up = up
+
+    async def settle(self) -> None:
+        """Nothing to wait for: this hub is never killed, only restarted in order."""
 
     async def start(self) -> Hub:
         started: asyncio.Future[Hub] = asyncio.get_running_loop().create_future()

@@ -39,3 +39,11 @@ class SandboxOptions:
     defect: Defect | None = None
     #: web orders the simulated eCommerce channel posts, as a share of ``sales``
     channel_share: float = 0.05
+    #: the scale-out path: hub workers, agents and emulator as OS processes on PostgreSQL + NATS
+    scale_out: bool = False
+    hub_workers: int = 3
+    #: PostgreSQL for a scale-out hub (None: a throw-away database on 127.0.0.1:5432, dropped)
+    database_url: str | None = None
+    #: NATS for a scale-out hub (None: 127.0.0.1:4222, or a server of the run's own when the
+    #: schedule restarts the bus); stream names are unique to the run and removed afterwards
+    bus_url: str | None = None

@@ -8,8 +8,12 @@ entry per check that failed or could not run, with its details. Example::
      "stock_mismatches": 0, "price_mismatches": 0, "webhooks_delivered": 5400,
      "webhooks_dead_lettered": 12, "order_violations": 0, "channel_orders_placed": 100,
      "channel_orders_in_odoo": 100, "channel_orders_duplicates": 0, "channel_orders_missing": 0,
-     "elapsed_s": 71.3, "odoo_round_trips": 412, "passed": true, "failures": [],
-     "cleanup": null}
+     "http_5xx": 0, "http_503": 41, "http_429": 0, "elapsed_s": 71.3,
+     "odoo_round_trips": 412, "kills": 0, "passed": true, "failures": [], "cleanup": null}
+
+``http_*`` count the answers the tills, the web channel and the agents got
+(``http_5xx``: 5xx other than 503). ``kills`` counts the SIGKILLs of a
+``--scale-out`` run (hub workers, agents, the bus server); 0 in one process.
 
 ``cleanup`` is null unless ``--cleanup`` was given; then it holds, per Odoo model,
 how many records the run created were ``deleted``, ``archived`` or ``left`` (with
@@ -43,6 +47,9 @@ COUNT_KEYS = (
     "channel_orders_in_odoo",
     "channel_orders_duplicates",
     "channel_orders_missing",
+    "http_5xx",
+    "http_503",
+    "http_429",
 )
 #: the checks that produce each count (a count is null when its check did not run)
 _PRODUCED_BY = {
@@ -58,6 +65,9 @@ _PRODUCED_BY = {
     "channel_orders_in_odoo": "channel_orders_exactly_once",
     "channel_orders_duplicates": "channel_orders_exactly_once",
     "channel_orders_missing": "channel_orders_exactly_once",
+    "http_5xx": "no_server_errors",
+    "http_503": "no_server_errors",
+    "http_429": "no_server_errors",
 }
 
 
@@ -68,6 +78,7 @@ def report_document(
     odoo_round_trips: int | None,
     cleanup: dict[str, Any] | None = None,
     odoo: str | None = None,
+    kills: int | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready report of one run; ``odoo`` names the Odoo it ran against."""
     ran = {c.name for c in verification.checks if c.status != "not_run"}
@@ -79,6 +90,7 @@ def report_document(
         )
     document["elapsed_s"] = round(elapsed_s, 3)
     document["odoo_round_trips"] = odoo_round_trips
+    document["kills"] = kills
     document["passed"] = verification.passed
     document["failures"] = [
         {"check": c.name, "status": c.status, "summary": c.summary, "details": list(c.details)}
@@ -106,7 +118,7 @@ def print_summary(console: Console, verification: Verification, document: dict[s
         checks.add_row(check.name, f"[{style[check.status]}]{check.status}[/]", check.summary)
     console.print(checks)
     counts = Table(show_header=False, box=None, padding=(0, 2))
-    for key in ("odoo", *COUNT_KEYS, "elapsed_s", "odoo_round_trips"):
+    for key in ("odoo", *COUNT_KEYS, "elapsed_s", "odoo_round_trips", "kills"):
         value = document.get(key)
         counts.add_row(key, "n/a" if value is None else str(value))
     console.print(counts)

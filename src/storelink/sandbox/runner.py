@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from storelink.errors import UsageError
 from storelink.sandbox.estate import generate_estate, store_codes
-from storelink.sandbox.faults import load_schedule
+from storelink.sandbox.faults import BusRestart, load_schedule
 from storelink.sandbox.options import SandboxOptions
 from storelink.sandbox.partners import default_partners
 from storelink.sandbox.report import print_summary, report_document, write_report
@@ -52,6 +53,8 @@ class RunStats:
     phases: tuple[tuple[str, float], ...] = ()
     #: feeds the hub's change capture was failing at the end: (feed, why)
     capture_failing: tuple[tuple[str, str], ...] = ()
+    #: SIGKILLs of a scale-out run
+    kills: int = 0
 
     def sales_per_s(self, transactions: int) -> float:
         return transactions / self.trading_s if self.trading_s else 0.0
@@ -121,7 +124,15 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
     started = time.monotonic()
     codes = store_codes(options.stores)
     schedule = load_schedule(options.faults, codes, options.seed)
-    schedule.check_against(codes, [p.name for p in default_partners()])
+    schedule.check_against(
+        codes,
+        [p.name for p in default_partners()],
+        hub_workers=options.hub_workers if options.scale_out else None,
+    )
+    if options.bus_url is not None and any(isinstance(f, BusRestart) for f in schedule.faults):
+        raise UsageError(
+            "bus_restart kills the run's own nats-server: drop --bus-url to let the run start one"
+        )
     missing = missing_parts(options)
     round_trips: int | None = None
     stats = RunStats()
@@ -163,6 +174,7 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
             run.refused,
             tuple(run.phases.items()),
             tuple(sorted(run.capture_failing.items())),
+            run.kills,
         )
     document = report_document(
         verification,
@@ -170,6 +182,7 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
         odoo_round_trips=round_trips,
         cleanup=cleanup.document() if cleanup is not None else None,
         odoo=odoo_name,
+        kills=stats.kills if not missing else None,
     )
     print_summary(console, verification, document)
     if cleanup is not None:
@@ -180,7 +193,7 @@ async def run_sandbox(options: SandboxOptions, *, console: Console) -> SandboxRe
         console.print(
             f"trading {stats.trading_s:.1f}s ({rate:,.0f} transactions/s), "
             f"peak store queue {stats.peak_queue_depth}, hub restarts {stats.hub_restarts}, "
-            f"refused at the till {stats.refused}"
+            f"refused at the till {stats.refused}, kills {stats.kills}"
         )
         console.print("phases: " + ", ".join(f"{name} {s:.1f}s" for name, s in stats.phases))
     for feed, why in stats.capture_failing:

@@ -78,6 +78,9 @@ class Observations:
     channel: ChannelObservation | None = None
     #: why an input is ``None``: input name -> reason
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    #: HTTP answers the tills, the channel and the agents got, by status (``"error"``: none);
+    #: None when the run did not count them
+    http: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -257,7 +260,25 @@ def verify(observations: Observations) -> Verification:
         )
     if observations.channel is not None:
         checks.append(_channel_check(observations, observations.channel, counts))
+    if observations.http is not None:
+        checks.append(_server_errors_check(observations.http, counts))
     return Verification(tuple(checks), dict(counts))
+
+
+def _server_errors_check(http: Mapping[str, int], counts: Counter[str]) -> CheckResult:
+    """Saturation is answered with 503/429 and Retry-After, never with another 5xx."""
+    errors = sorted(
+        (status, n) for status, n in http.items() if status.startswith("5") and status != "503"
+    )
+    counts["http_5xx"] = sum(n for _, n in errors)
+    counts["http_503"] = http.get("503", 0)
+    counts["http_429"] = http.get("429", 0)
+    return _result(
+        "no_server_errors",
+        [f"{n} answers with status {status}" for status, n in errors],
+        f"no 5xx but 503 ({counts['http_503']} busy, {counts['http_429']} over limit)",
+        f"{counts['http_5xx']} server errors",
+    )
 
 
 def _channel_check(

@@ -12,6 +12,15 @@ Two steps, each safe to repeat after a crash:
    the transactions they now include (the agents' confirmations) and the
    ``stock.moved`` / ``stock.level_changed`` events for channels.
 
+Several hub workers: each drain writes and applies only the stores whose lease it
+holds, takes its fair share of the stores with a backlog, and commits every mark
+only after checking the store's lease in the same transaction; a batch whose lease
+was lost is abandoned to the store's new holder (:mod:`storelink.sync.store_leases`
+says what that guarantees and where it stops). One embedded hub is one worker
+holding every store. Read-model positions are keyed by location, and a store's
+transactions move its own location, so drains of different stores do not write the
+same positions.
+
 Backpressure: one batch is in flight at a time, so the drain goes exactly as
 fast as Odoo answers; the batch grows while Odoo copes and halves when it
 fails (the connector's circuit breaker turns a sick Odoo into fast
@@ -33,6 +42,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storelink.bus.outbox import enqueue
+from storelink.db.leases import LeaseStore
 from storelink.db.tables import stock_positions, stores
 from storelink.errors import StorelinkError
 from storelink.model import (
@@ -44,11 +54,13 @@ from storelink.model import (
     stock_key,
     utcnow,
 )
+from storelink.ops.identity import worker_id
 from storelink.ops.logging import get_logger
 from storelink.sync.backoff import Backoff
 from storelink.sync.contacts import BACKLOG, SYNC_LAG
 from storelink.sync.dialect import upsert_insert
 from storelink.sync.revisions import next_revision
+from storelink.sync.store_leases import StoreLeases
 from storelink.sync.tables import store_contacts, sync_transactions
 from storelink.sync.uploads import FAILED, RECORDED, WRITTEN
 from storelink.sync.wire import StoreTransaction, TransactionKind
@@ -79,7 +91,11 @@ class _Held:
 
 @dataclass
 class Drain:
-    """Moves recorded store transactions into Odoo; see the module docstring."""
+    """Moves recorded store transactions into Odoo; see the module docstring.
+
+    ``leases`` are this worker's store leases; by default this process's worker id
+    on ``engine`` with a 10 s TTL.
+    """
 
     engine: AsyncEngine
     writer: OdooWriter
@@ -87,9 +103,12 @@ class Drain:
     backoff: Backoff = field(default_factory=lambda: Backoff(base_s=0.5, cap_s=30.0))
     clock: Callable[[], datetime] = utcnow
     batch_size: int = 0
+    leases: StoreLeases | None = None
+    store_leases: StoreLeases = field(init=False)
 
     def __post_init__(self) -> None:
         self.batch_size = self.batch_size or self.policy.initial_batch
+        self.store_leases = self.leases or StoreLeases(LeaseStore(self.engine), worker_id())
 
     async def run_once(self) -> int:
         """Write one batch and apply what is written; return how many transactions moved.
@@ -98,6 +117,7 @@ class Drain:
         after keeping whatever the batch achieved before it.
         """
         try:
+            await self.store_leases.rebalance(await self._backlog())
             written = await self._write_batch()
             applied = await self._apply_written()
         except StorelinkError:
@@ -110,25 +130,54 @@ class Drain:
         return written + applied
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Drain until ``stop`` is set, idling when there is nothing to do."""
-        while not stop.is_set():
+        """Drain until ``stop`` is set, idling when there is nothing to do; the store leases
+        are renewed beside it and given up when it stops."""
+        keeper = asyncio.create_task(self.store_leases.keep_alive(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    done = await self.run_once()
+                except StorelinkError as exc:
+                    delay = self.backoff.next_delay()
+                    _log.warning("drain paused", error=str(exc), retry_in_s=round(delay, 2))
+                else:
+                    self.backoff.reset()
+                    delay = 0.0 if done else self.policy.idle_s
+                if delay:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=delay)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
             try:
-                done = await self.run_once()
-            except StorelinkError as exc:
-                delay = self.backoff.next_delay()
-                _log.warning("drain paused", error=str(exc), retry_in_s=round(delay, 2))
-            else:
-                self.backoff.reset()
-                delay = 0.0 if done else self.policy.idle_s
-            if delay:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                await self.store_leases.release_all()
+            except Exception as exc:  # they expire after their TTL anyway
+                _log.warning("drain could not give its store leases up", error=str(exc))
+
+    async def _backlog(self) -> set[str]:
+        """Stores with transactions to write or to apply."""
+        t = sync_transactions
+        recorded = select(t.c.store).where(t.c.status == RECORDED).distinct()
+        unapplied = (
+            select(t.c.store)
+            .where(t.c.status == WRITTEN, t.c.applied_revision.is_(None))
+            .distinct()
+        )
+        async with self.engine.connect() as connection:
+            return set((await connection.execute(recorded.union(unapplied))).scalars())
 
     async def _held(self, status: str, limit: int) -> list[_Held]:
+        """The oldest transactions in ``status`` of the stores this worker holds."""
+        mine = sorted(self.store_leases.stores)
+        if not mine:
+            return []
         query = select(
             sync_transactions.c.id, sync_transactions.c.store, sync_transactions.c.payload
         )
-        query = query.where(sync_transactions.c.status == status)
+        query = query.where(
+            sync_transactions.c.status == status, sync_transactions.c.store.in_(mine)
+        )
         if status == WRITTEN:
             query = query.where(sync_transactions.c.applied_revision.is_(None))
         async with self.engine.connect() as connection:
@@ -144,50 +193,72 @@ class Drain:
         held = await self._held(RECORDED, self.batch_size)
         written = 0
         for kind, group in itertools.groupby(held, key=lambda h: h.transaction.kind):
-            run = list(group)
+            # a store whose lease is gone sends nothing more: its new holder starts over
+            # from its oldest unmarked transaction, so the store's order still holds
+            run = await self._still_mine(list(group))
+            if not run:
+                continue
             # A failed run ends the batch: nothing after it may overtake it (order per store).
             results = await self._write(kind, [h.transaction for h in run])
             # Marked run by run: a crash can then only repeat the one run in flight, which
             # the writer's idempotency absorbs (a re-applied count cannot undo later sales).
             outcomes = {outcome.uuid: outcome for outcome in results}
-            await self._mark(run, outcomes)
-            written += sum(1 for h in run if h.transaction.uuid in outcomes)
+            written += await self._mark(run, outcomes)
         return written
 
-    async def _mark(self, run: Sequence[_Held], outcomes: dict[UUID, WriteOutcome]) -> None:
+    async def _still_mine(self, run: list[_Held]) -> list[_Held]:
+        """``run`` without the transactions of stores whose lease was lost meanwhile."""
+        stores = {item.store for item in run}
+        mine = await self.store_leases.still_held(stores)
+        lost = [item for item in run if item.store not in mine]
+        self.store_leases.abandon(
+            {item.store for item in lost}, stage="write", transactions=len(lost)
+        )
+        return [item for item in run if item.store in mine]
+
+    async def _mark(self, run: Sequence[_Held], outcomes: dict[UUID, WriteOutcome]) -> int:
+        """Commit what Odoo said about ``run``, for the stores still held; how many marked."""
         now = self.clock()
-        marks = [
-            {
-                "row_id": item.id,
-                "new_status": FAILED if outcome.error else WRITTEN,
-                "error": outcome.error,
-            }
-            for item in run
-            if (outcome := outcomes.get(item.transaction.uuid)) is not None
-        ]
-        if not marks:
-            return
+        answered = [item for item in run if item.transaction.uuid in outcomes]
+        if not answered:
+            return 0
         async with self.engine.begin() as connection:
-            await connection.execute(
-                update(sync_transactions)
-                .where(sync_transactions.c.id == bindparam("row_id"))
-                .values(
-                    status=bindparam("new_status"),
-                    last_error=bindparam("error"),
-                    attempts=sync_transactions.c.attempts + 1,
-                    written_at=now,
-                ),
-                marks,
-            )
-        for item in run:
-            outcome = outcomes.get(item.transaction.uuid)
-            if outcome is not None and outcome.error:
+            mine = await self.store_leases.fence(connection, {item.store for item in answered})
+            marks = [
+                {
+                    "row_id": item.id,
+                    "new_status": FAILED if outcomes[item.transaction.uuid].error else WRITTEN,
+                    "error": outcomes[item.transaction.uuid].error,
+                }
+                for item in answered
+                if item.store in mine
+            ]
+            if marks:
+                await connection.execute(
+                    update(sync_transactions)
+                    .where(sync_transactions.c.id == bindparam("row_id"))
+                    .values(
+                        status=bindparam("new_status"),
+                        last_error=bindparam("error"),
+                        attempts=sync_transactions.c.attempts + 1,
+                        written_at=now,
+                    ),
+                    marks,
+                )
+        lost = [item for item in answered if item.store not in mine]
+        self.store_leases.abandon(
+            {item.store for item in lost}, stage="write", transactions=len(lost)
+        )
+        for item in answered:
+            outcome = outcomes[item.transaction.uuid]
+            if item.store in mine and outcome.error:
                 _log.error(
                     "odoo refused a store transaction",
                     store=item.store,
                     uuid=str(item.transaction.uuid),
                     error=outcome.error,
                 )
+        return len(marks)
 
     async def _write(
         self, kind: TransactionKind, run: Sequence[StoreTransaction]
@@ -209,16 +280,27 @@ class Drain:
         async with self.engine.connect() as connection:
             rows = (await connection.execute(select(stores.c.code, stores.c.location))).all()
         locations = {str(row.code): str(row.location) for row in rows}
-        movements = [m for h in held for m in _movements(h, locations.get(h.store, h.store))]
-        keys = sorted({(m.sku, m.location) for m in movements} | _counted(held))
+        moved = {h.id: _movements(h, locations.get(h.store, h.store)) for h in held}
+        keys = _touched(held, moved)
         found = {(p.sku, p.location): p for p in await self.writer.read_positions(keys)}
         now = self.clock()
-        positions = [
-            found.get(key)
-            or StockPosition(sku=key[0], location=key[1], on_hand=Decimal(0), as_of=now)
-            for key in keys
-        ]
         async with self.engine.begin() as connection:
+            mine = await self.store_leases.fence(connection, {h.store for h in held})
+            lost = [h for h in held if h.store not in mine]
+            held = [h for h in held if h.store in mine]
+            if not held:
+                await connection.rollback()
+                self.store_leases.abandon(
+                    {h.store for h in lost}, stage="apply", transactions=len(lost)
+                )
+                return 0
+            movements = [m for h in held for m in moved[h.id]]
+            keys = _touched(held, moved)
+            positions = [
+                found.get(key)
+                or StockPosition(sku=key[0], location=key[1], on_hand=Decimal(0), as_of=now)
+                for key in keys
+            ]
             revision = await next_revision(connection)
             statement = upsert_insert(connection, stock_positions)
             changing = ("on_hand", "reserved", "as_of", "revision")
@@ -245,6 +327,7 @@ class Drain:
                 .values(applied_revision=revision)
             )
             await enqueue(connection, _events(movements, positions, revision))
+        self.store_leases.abandon({h.store for h in lost}, stage="apply", transactions=len(lost))
         return len(held)
 
     async def refresh_metrics(self) -> None:
@@ -322,6 +405,12 @@ def _counted(held: Sequence[_Held]) -> set[tuple[str, str]]:
         for h in held
         if h.transaction.count is not None
     }
+
+
+def _touched(held: Sequence[_Held], moved: dict[int, list[StockMovement]]) -> list[tuple[str, str]]:
+    """The positions ``held`` (with their movements ``moved``) touch, sorted."""
+    keys = {(m.sku, m.location) for h in held for m in moved[h.id]}
+    return sorted(keys | _counted(held))
 
 
 def _events(

@@ -6,9 +6,12 @@ further limited by the endpoint's msg/s token bucket, oldest first, skipping
 any whose ordering key still has an older delivery pending or in flight (the
 statements are in :mod:`storelink.webhooks.leasing`). A claim is a lease
 (``status='delivering'``, ``lease_until``) so several workers can share the
-work (on PostgreSQL the candidates are picked ``FOR UPDATE SKIP LOCKED``), and
-a worker that dies leaves rows that fall due again when the lease ends —
-retried with the same ``webhook-id``. Attempts run in per-endpoint lanes
+work, and a worker that dies leaves rows that fall due again when the lease ends —
+retried with the same ``webhook-id``. Across worker processes on PostgreSQL no
+delivery is ever under two live leases, an endpoint never sees more attempts at once
+than its limit, and the endpoints' limits are split between the live dispatchers
+(:mod:`storelink.webhooks.leasing` has the guards, :mod:`storelink.webhooks.sharing`
+the rules). Attempts run in per-endpoint lanes
 (:mod:`storelink.webhooks.lanes`), so a slow endpoint only ever occupies its
 own concurrency slots; their outcomes are
 written in batches, together with the next claims (one transaction per pass).
@@ -33,7 +36,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storelink.config.sections import WebhookSettings
+from storelink.db.leases import LeaseStore
 from storelink.errors import DeliveryError, UnsafeURLError
+from storelink.ops.identity import worker_id
 from storelink.ops.logging import get_logger
 from storelink.ops.tracing import current_traceparent, extract, tracer
 from storelink.webhooks import leasing, metrics
@@ -48,6 +53,7 @@ from storelink.webhooks.endpoints import disable_endpoint
 from storelink.webhooks.lanes import Lanes
 from storelink.webhooks.retry import RETRY_AFTER_STATUSES, RetryPolicy, parse_retry_after
 from storelink.webhooks.secrets import SecretBox, SecretSet
+from storelink.webhooks.sharing import Peers, lease_room
 from storelink.webhooks.signing import Signer
 from storelink.webhooks.ssrf import URLPolicy
 from storelink.webhooks.tables import webhook_attempts, webhook_endpoints
@@ -58,6 +64,8 @@ PREFETCH = 4
 #: a lease covers this many attempts (the claim's own and one it may queue behind);
 #: a claim whose lease no longer covers an attempt when its turn comes is not sent
 LEASE_ATTEMPTS = 2
+#: how soon a pass that found endpoints locked by another dispatcher's pass tries again
+CONTENDED_RETRY_S = 0.01
 _log = get_logger("storelink.webhooks")
 _tracer = tracer("storelink.webhooks")
 
@@ -117,6 +125,7 @@ class Dispatcher:
         retry: RetryPolicy | None = None,
         batch_size: int = 1000,
         secret_box: SecretBox,
+        member: str | None = None,
     ) -> None:
         self._engine = engine
         # SecretBox.from_settings(settings): every process opens secrets with the hub's vault key
@@ -137,17 +146,31 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._postgres = engine.dialect.name == "postgresql"
         self._depth_labels: set[str] = set()
+        #: this dispatcher among the live ones (a process may run several: tests do)
+        # the worker id, cut to fit a lease name, and which dispatcher of that process
+        member = member or f"{worker_id()[:96]}#{secrets.token_hex(3)}"
+        self.peers = Peers(LeaseStore(engine), member)
+        #: the leases this dispatcher holds and has not recorded an outcome for yet
+        self._held: dict[int, Claim] = {}
+        #: the last pass skipped endpoints another dispatcher's pass had locked
+        self._contended = False
 
     def wake(self) -> None:
         """Look for due deliveries now rather than at the next poll (new fan-out, shutdown)."""
         self._wake.set()
 
     async def aclose(self) -> None:
+        """Leave the other dispatchers the endpoints' whole limits and close the transport."""
+        try:
+            await self.peers.leave()
+        except SQLAlchemyError:  # its heartbeat then runs out by itself
+            _log.warning("webhook dispatcher could not give its heartbeat up")
         if self._owns_transport:
             await self._transport.aclose()
 
     async def run_once(self) -> int:
         """One pass: claim what is due, attempt it all concurrently, record the outcomes."""
+        await self.peers.refresh()
         await self._refresh_depth()
         claims = await self.claim()
         if not claims:
@@ -188,6 +211,7 @@ class Dispatcher:
                 self._wake.clear()
                 batch, finished = finished, []
                 try:
+                    await self.peers.refresh()
                     # claim up to PREFETCH times the concurrency so each lane has its next
                     # attempts queued while this loop waits for the database (a lane that
                     # runs dry idles its connections until the pass ends); the lane keeps
@@ -205,13 +229,18 @@ class Dispatcher:
                     with contextlib.suppress(SQLAlchemyError):
                         await self._refresh_depth()
                         await self.refresh_metrics()
+                # endpoints skipped as locked were being leased by another pass, a few
+                # milliseconds long: look again soon rather than after a whole poll interval
+                wait = CONTENDED_RETRY_S if self._contended else self._settings.poll_interval_s
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_s)
+                    await asyncio.wait_for(self._wake.wait(), wait)
         finally:
             stopper.cancel()
             await lanes.close(self._settings.timeout_s + 1)
             if finished:
                 await self.record(finished)
+            with contextlib.suppress(SQLAlchemyError):
+                await self.peers.leave()
 
     async def claim(self, *, prefetch: int = 1) -> list[Claim]:
         """Lease the deliveries that may be attempted now, within every endpoint's limits
@@ -238,7 +267,8 @@ class Dispatcher:
                 await self._record_in(connection, finished, now)
             if prefetch:
                 # read after recording: the outcomes just written hold no lease any more
-                wanted = await self._plan(connection, now, prefetch)
+                recorded = {o.claim.delivery_id for o in finished}
+                wanted = await self._plan(connection, now, prefetch, recorded)
             if wanted:
                 claims = await self._lease(connection, wanted, now)
             leased = {claim.endpoint_id for claim in claims}
@@ -248,6 +278,11 @@ class Dispatcher:
                         row.updated_at,
                         await self._box.endpoint_secrets(connection, row.id),
                     )
+        # committed: what was recorded holds no lease any more, what was leased does
+        for o in finished:
+            if self._held.get(o.claim.delivery_id) is o.claim:
+                del self._held[o.claim.delivery_id]
+        self._held.update((claim.delivery_id, claim) for claim in claims)
         for endpoint_id in {claim.endpoint_id for claim in claims}:
             self._signers[endpoint_id] = Signer.of(self._secrets[endpoint_id][1].active(now))
         wall = datetime.now(UTC)
@@ -262,20 +297,54 @@ class Dispatcher:
         return claims
 
     async def _plan(
-        self, connection: AsyncConnection, now: datetime, prefetch: int
+        self, connection: AsyncConnection, now: datetime, prefetch: int, recorded: set[int]
     ) -> list[tuple[Any, int]]:
         """Per enabled endpoint: how many deliveries it may lease now (its free
-        concurrency, within its token bucket); :meth:`_lease` finds out how many are due."""
+        concurrency, within its share and token bucket, see
+        :mod:`storelink.webhooks.sharing`); :meth:`_lease` finds out how many are due."""
+        locked: set[str] | None = None
+        if self._postgres:
+            # before reading the leases: see storelink.webhooks.leasing
+            locked = set((await connection.scalars(leasing.lock_endpoints())).all())
         endpoints = (await connection.execute(leasing.endpoint_load(), {"now": now})).all()
+        self._contended = locked is not None and len(locked) < len(endpoints)
+        mine = self._mine(now, recorded)
         wanted: list[tuple[Any, int]] = []
         for row in endpoints:
-            room = min(row.max_concurrency * prefetch - int(row.busy or 0), self._batch_size)
+            if locked is not None and row.id not in locked:
+                continue  # another dispatcher is leasing for it right now
+            share = self.peers.share(row.id, row.max_concurrency)
+            room = lease_room(
+                concurrency=row.max_concurrency,
+                prefetch=prefetch,
+                share=share,
+                alone=self.peers.alone,
+                mine=mine[row.id],
+                busy=int(row.busy or 0),
+            )
+            room = min(room, self._batch_size)
             if room <= 0:
                 continue
-            granted = self._throttle.allowance(row.id, row.rate_limit, now, room)
+            # the msg/s limit is split like the concurrency
+            rate = row.rate_limit
+            if rate is not None and share < row.max_concurrency:
+                rate = rate * share / row.max_concurrency
+            granted = self._throttle.allowance(row.id, rate, now, room)
             if granted > 0:
                 wanted.append((row, granted))
         return wanted
+
+    def _mine(self, now: datetime, recorded: set[int]) -> Counter[str]:
+        """Live leases this dispatcher holds per endpoint, less those just recorded (forgets
+        leases that ran out: they count for nobody in the database either)."""
+        for delivery_id, claim in list(self._held.items()):
+            if claim.lease_until is not None and claim.lease_until <= now:
+                del self._held[delivery_id]
+        return Counter(
+            claim.endpoint_id
+            for delivery_id, claim in self._held.items()
+            if delivery_id not in recorded
+        )
 
     async def _lease(
         self, connection: AsyncConnection, wanted: Sequence[tuple[Any, int]], now: datetime
@@ -400,6 +469,7 @@ class Dispatcher:
         for o in outcomes:
             row: dict[str, Any] = {
                 "b_id": o.claim.delivery_id,
+                "b_attempt": o.claim.attempt,
                 "b_last_status": o.status_code,
                 "b_last_error": o.error,
                 "b_delivered_at": None,

@@ -8,6 +8,20 @@ A pass reads only the live leases (``status='delivering'``) to know each
 endpoint's free concurrency, then leases each endpoint's oldest due rows with
 one index range read per endpoint that stops after its quota — so a pass costs
 the same whether ten or a hundred thousand deliveries are queued.
+
+Several dispatchers on one PostgreSQL (READ COMMITTED) stay apart by three guards:
+
+* :func:`lock_endpoints` first: a pass locks the endpoints it will lease for, skipping
+  those another pass holds, and reads their live leases only afterwards, in a later
+  statement — whose snapshot includes every lease committed by the pass that held the
+  lock before. Counting and leasing are one step per endpoint, so concurrency limits
+  hold across workers (see :mod:`storelink.webhooks.sharing`).
+* :func:`lease` picks rows ``FOR UPDATE SKIP LOCKED`` and re-checks that each is still
+  due on its newest version, so a row being settled or leased by another transaction is
+  never leased again behind its back (two live leases on one delivery never exist).
+* :func:`settle` writes an outcome only while the row is still under the lease it was
+  attempted with (same ``attempts``): a worker whose lease ran out and was taken over
+  cannot overwrite its successor's lease with a stale outcome.
 """
 
 from __future__ import annotations
@@ -54,6 +68,26 @@ def due(table: Any, now: Any) -> Any:
     return or_(
         and_(table.c.status == "pending", table.c.next_attempt_at <= now),
         and_(table.c.status == "delivering", table.c.lease_until <= now),
+    )
+
+
+@cache
+def lock_endpoints() -> Select[Any]:
+    """Enabled endpoints nobody else is leasing for, locked until the pass commits
+    (PostgreSQL only; SQLite has one writer).
+
+    ``FOR NO KEY UPDATE`` conflicts with itself and with endpoint updates, not with the
+    key-share locks of foreign-key checks: fan-out keeps inserting deliveries meanwhile.
+    ``SKIP LOCKED``: a pass never waits for another; it leaves those endpoints to it.
+    Taken after the pass recorded its outcomes, so a pass waits for no lock once it
+    holds these (no deadlock through them).
+    """
+    e = webhook_endpoints
+    return (
+        select(e.c.id)
+        .where(e.c.enabled.is_(True))
+        .order_by(e.c.id)
+        .with_for_update(skip_locked=True, key_share=True)
     )
 
 
@@ -162,11 +196,17 @@ def lease(endpoints: int, postgres: bool) -> Update:
 @cache
 def settle() -> Update:
     """A delivery's state after an attempt (executemany over ``b_*`` values), written
-    only while the row is still ``delivering``."""
+    only while the row is still ``delivering`` under the lease the attempt was made with
+    (``b_attempt``: every lease adds one to ``attempts``, so it is the lease's fencing
+    token)."""
     d = webhook_deliveries
     return (
         update(d)
-        .where(d.c.id == bindparam("b_id"), d.c.status == "delivering")
+        .where(
+            d.c.id == bindparam("b_id"),
+            d.c.status == "delivering",
+            d.c.attempts == bindparam("b_attempt"),
+        )
         .values(
             status=bindparam("b_status"),
             next_attempt_at=bindparam("b_next"),
