@@ -50,6 +50,7 @@ class BusServer:
             "-sd",
             str(store_dir),
         ]
+        self._restarting: asyncio.Task[None] | None = None
         self.child = Child(
             "nats-server", argv, ready=self._listening, log=store_dir.parent / "nats-server.log"
         )
@@ -66,10 +67,23 @@ class BusServer:
         await self.child.start()
 
     async def restart(self, pause_s: float) -> None:
-        """SIGKILL the server, wait ``pause_s``, start it again on the same port and store."""
+        """SIGKILL the server; it starts again on the same port and store after ``pause_s``,
+        in the background (the run goes on meanwhile, as the estate would)."""
+        await self.settle()
         await self.child.kill()
+        self._restarting = asyncio.create_task(self._start_later(pause_s))
+
+    async def _start_later(self, pause_s: float) -> None:
         await asyncio.sleep(pause_s)
         await self.child.start()
 
+    async def settle(self) -> None:
+        """Wait until a killed server is back."""
+        if self._restarting is not None:
+            await self._restarting
+            self._restarting = None
+
     async def stop(self) -> None:
+        if self._restarting is not None:
+            self._restarting.cancel()
         await self.child.stop()

@@ -147,7 +147,10 @@ class HubCluster:
         after ``pause_s`` in the background. Returns which."""
         alive = [n for n, child in enumerate(self._children) if child.running]
         if not alive:
-            return -1
+            # every worker is down already: the next one back is the victim (each scheduled
+            # kill is a real kill, not skipped)
+            await self._one_back()
+            alive = [n for n, child in enumerate(self._children) if child.running]
         victim = worker if worker is not None and worker in alive else self._rng.choice(alive)
         await self._children[victim].kill()
         log.info("sandbox.worker_killed", worker=victim, restart_in_s=pause_s)
@@ -160,14 +163,16 @@ class HubCluster:
         await asyncio.sleep(pause_s)
         await self._start(n)
 
+    async def _one_back(self) -> None:
+        while not any(child.running for child in self._children) and self._restarting:
+            await asyncio.wait(self._restarting, return_when=asyncio.FIRST_COMPLETED)
+
     async def restart(self) -> None:
-        """Every worker stopped in order and started again (the ``hub_restart`` fault)."""
+        """Every worker stopped (SIGTERM, in order) and started again (``hub_restart``)."""
         await self.settle()
-        for child in self._children:
-            await child.stop()
+        await asyncio.gather(*(child.stop() for child in self._children))
         self.restarts += 1
-        for n in range(self._count):
-            await self._start(n)
+        await asyncio.gather(*(self._start(n) for n in range(self._count)))
 
     async def settle(self) -> None:
         """Wait until every killed worker is back."""

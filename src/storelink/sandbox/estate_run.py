@@ -380,6 +380,8 @@ class EstateRun:
             # every killed process back before the estate is judged
             await hub.settle()
             await agents.settle()
+            if self._bus_server is not None:
+                await self._bus_server.settle()
             self.kills = hub.kills + agents.kills + self._bus_kills()
             self._traded = True
 

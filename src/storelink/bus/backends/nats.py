@@ -104,6 +104,9 @@ from storelink.bus.metrics import (
 from storelink.config.sections import BusSettings
 from storelink.errors import BusError, ConsumerError, NotFoundError, PublishError, ValidationError
 from storelink.model import PAYLOAD_TYPES, Event
+from storelink.ops.logging import get_logger
+
+_log = get_logger("storelink.bus.nats")
 
 KEY = "Storelink-Key"
 GROUP = "Storelink-Group"
@@ -156,10 +159,15 @@ class NatsEventLog:
                 max_reconnect_attempts=-1,
                 allow_reconnect=True,
                 reconnected_cb=log._reconnected,
+                error_cb=log._connection_error,
             )
         except (OSError, NatsError, TimeoutError) as exc:
             raise BusError(f"cannot connect to NATS at {url}: {exc}", url=url) from exc
         return log
+
+    async def _connection_error(self, error: Exception) -> None:
+        # the client reconnects by itself: one line per failed attempt, not nats-py's traceback
+        _log.warning("bus.nats_connection_error", error=str(error) or type(error).__name__)
 
     async def _reconnected(self) -> None:
         # A restarted server forgot the pull requests waiting on it: ask again now
